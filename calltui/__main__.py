@@ -1,0 +1,5 @@
+"""python -m calltui"""
+
+from calltui.cli import main
+
+main()
