@@ -1,0 +1,314 @@
+"""The ``calltui`` command line: a thin click layer over the headless core."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NoReturn
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlite_utils import Database
+
+from calltui import reports, store
+from calltui.config import Config, ConfigError, load_config
+from calltui.importer import FileRefused, import_file
+from calltui.match import MatchSummary, run_match
+from calltui.models import Flag, Status
+from calltui.sources.files import KINDS
+
+__all__ = ["cli", "main"]
+
+err = Console(stderr=True, highlight=False)
+
+
+class Context:
+    """What every command gets: where the database is and the config."""
+
+    def __init__(self, db_path: Path, config: Config) -> None:
+        self.db_path = db_path
+        self.config = config
+        self._db: Database | None = None
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            self._db = store.open_db(self.db_path)
+        return self._db
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """One clear line on stderr and a non-zero exit."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(invoke_without_command=True)
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+              envvar="CALLTUI_DB", help="SQLite database (default: user data dir; CALLTUI_DB).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="TOML config file (default: user config dir).")
+@click.version_option(package_name="calltui")
+@click.pass_context
+def cli(ctx: click.Context, db_path: Path | None, config_path: Path | None) -> None:
+    """See why call-tracking Tasks did or did not become Marketo Measure touchpoints."""
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        fail(str(exc), 2)
+    ctx.obj = Context(db_path or store.default_db_path(), config)
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(tui)
+
+
+@cli.command()
+@pass_ctx
+def tui(ctx: Context) -> None:
+    """Open the app (the default when no command is given)."""
+    from calltui.tui.app import run_app
+
+    store.open_db(ctx.db_path).close()  # create and migrate before the app opens it
+    run_app(ctx.db_path, ctx.config)
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
+        console=console, transient=True, disable=not console.is_terminal,
+    )
+
+
+def _tz(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        fail(f"--source-tz: unknown time zone {name!r} (use an IANA name like Europe/Rome)", 2)
+
+
+@cli.command("import")
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(path_type=Path, dir_okay=True))
+@click.option("--kind", type=click.Choice(KINDS), help="Skip sniffing: read every file as KIND.")
+@click.option("--source-tz", default="UTC", show_default=True,
+              help="Time zone of timestamps without an offset (warehouse exports are UTC).")
+@pass_ctx
+def import_(ctx: Context, files: tuple[Path, ...], kind: str | None, source_tz: str) -> None:
+    """Import Task and warehouse files (JSON, CSV, CSV.gz, JSON lines); upserts by ID.
+
+    Example: calltui import tasks.json BIZ_SESSIONS.csv.gz
+    """
+    tz = _tz(source_tz)
+    refused = []
+    table = Table("file", "kind", "rows", "stored", "rejected", title="Import")
+    with _progress(err) as progress:
+        for path in files:
+            bar = progress.add_task(path.name, total=None)
+
+            def advance(done: int, total: int, bar: Any = bar) -> None:
+                progress.update(bar, completed=done, total=total)
+
+            try:
+                r = import_file(ctx.db, path, kind, naive_tz=tz,
+                                fields=ctx.config.task_fields, on_progress=advance)
+            except FileRefused as exc:
+                refused.append(str(exc))
+                continue
+            finally:
+                progress.remove_task(bar)
+            table.add_row(r.file, r.kind, str(r.read), str(r.stored), str(r.rejected))
+    if table.row_count:
+        Console(highlight=False).print(table)
+    if any(True for _ in store.page_rejects(ctx.db, limit=1)):
+        err.print("Rejected rows are kept with file, line and reason: "
+                  "see the Sync & import log in the app.")
+    for message in refused:
+        click.echo(f"error: {message}", err=True)
+    if refused:
+        sys.exit(1)
+
+
+def _summary_table(summary: MatchSummary, flags: dict[str, int]) -> Table:
+    table = Table("status", "calls", title=f"{summary.calls} calls")
+    for status in Status:
+        table.add_row(status.value, str(summary.by_status.get(status.value, 0)))
+    for flag in Flag:
+        table.add_row(f"[dim]flag[/] {flag.value}", str(flags.get(flag.value, 0)))
+    return table
+
+
+@cli.command()
+@pass_ctx
+def match(ctx: Context) -> None:
+    """Replay Marketo Measure's call/session merge rule over everything stored."""
+    summary = run_match(ctx.db, ctx.config.match)
+    Console(highlight=False).print(_summary_table(summary, store.counts_by_flag(ctx.db)))
+
+
+TABLE_ROWS = 1000
+
+
+def _emit(
+    fmt: str, rows: Iterator[dict[str, Any]], columns: tuple[str, ...], shown: tuple[str, ...],
+    title: str,
+) -> None:
+    """JSON and CSV carry every column; the table shows ``shown`` for the first rows."""
+    out = sys.stdout
+    if fmt == "json":
+        reports.to_json(rows, out)
+        return
+    if fmt == "csv":
+        reports.to_csv(rows, columns, out)
+        return
+    table = Table(*shown, title=title)
+    more = 0
+    for row in rows:
+        if table.row_count < TABLE_ROWS:
+            table.add_row(*(_cell(row[c]) for c in shown))
+        else:
+            more += 1
+    Console(highlight=False).print(table)
+    if more:
+        err.print(f"{more} more rows: use --format csv or json for all of them")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(value)
+    return str(value)
+
+
+FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]),
+                      default="table", show_default=True)
+
+
+@cli.group()
+def report() -> None:
+    """Reports of calls or touchpoints as a table, CSV or JSON."""
+
+
+@report.command("calls")
+@FORMAT
+@click.option("--status", "statuses", multiple=True, type=click.Choice([s.value for s in Status]),
+              help="Only calls with this status (repeatable).")
+@click.option("--flag", type=click.Choice([f.value for f in Flag]), help="Only calls with flag.")
+@pass_ctx
+def report_calls(ctx: Context, fmt: str, statuses: tuple[str, ...], flag: str | None) -> None:
+    """Every call's status, flags and compared session (SPEC §4 keys).
+
+    Example: calltui report calls --status outside_window --format csv
+    """
+    _require_match(ctx.db)
+    rows = reports.call_report_rows(ctx.db, list(statuses) or None, flag)
+    shown = ("task_id", "call_at", "status", "flags", "gap_seconds", "touchpoint_type",
+             "channel")
+    _emit(fmt, rows, store.CALL_REPORT_COLUMNS, shown, "Calls")
+
+
+@report.command("touchpoints")
+@FORMAT
+@pass_ctx
+def report_touchpoints(ctx: Context, fmt: str) -> None:
+    """The touchpoints calls make, with positions and U-shaped credit."""
+    _require_match(ctx.db)
+    shown = ("touchpoint_id", "kind", "person_key", "touchpoint_date", "touchpoint_type",
+             "channel", "position", "u_shaped_credit")
+    _emit(fmt, reports.touchpoint_rows(ctx.db), store.TOUCHPOINT_COLUMNS, shown, "Touchpoints")
+
+
+def _require_match(db: Database) -> None:
+    if store.last_match(db) is None:
+        fail("nothing matched yet: run `calltui import FILE...` and `calltui match` first")
+
+
+@cli.command()
+@click.argument("task_id")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@pass_ctx
+def explain(ctx: Context, task_id: str, fmt: str) -> None:
+    """Why one call did or did not merge with a web session, and what to do."""
+    _require_match(ctx.db)
+    doc = reports.explain_document(ctx.db, task_id.strip())
+    if doc is None:
+        fail(f"no call Task {task_id!r} in {ctx.db_path} (is it a call, and was it imported?)")
+    if fmt == "json":
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        return
+    _print_explanation(doc)
+
+
+def _print_explanation(doc: dict[str, Any]) -> None:
+    console = Console(highlight=False)
+    ev = doc["evidence"]
+    console.print(f"[bold]{doc['task_id']}[/]  {doc['status']}  {', '.join(doc['flags'])}")
+    console.print(f"call at {ev['call_at']} (from {ev['call_at_field']}), "
+                  f"BizibleId {ev['bizible_id'] or '(none)'}")
+    for label, key in (("nearest session before", "nearest_before"),
+                       ("nearest session after", "nearest_after")):
+        near = ev[key]
+        if near:
+            console.print(f"{label}: {near['session_id']} at {near['started_at']} "
+                          f"(gap {near['gap_seconds']} s)")
+    console.print()
+    console.print(doc["explanation"])
+
+
+@cli.command()
+@click.option("--no-tui", is_flag=True, help="Print the summary and exit; never open the app.")
+@click.option("--calls", default=3000, show_default=True, help="How many call Tasks to make.")
+@click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same data).")
+@pass_ctx
+def demo(ctx: Context, no_tui: bool, calls: int, seed: int) -> None:
+    """Build a realistic demo org and warehouse export, import, match and show it."""
+    from calltui.demo import DemoError, build_demo
+
+    db_path = ctx.db_path if _db_given() else store.default_db_path().with_name("demo.db")
+    try:
+        with _progress(err) as progress:
+            bar = progress.add_task("demo", total=None)
+
+            def step(description: str, done: int, total: int) -> None:
+                progress.update(bar, description=description, completed=done, total=total)
+
+            summary = build_demo(db_path, calls=calls, seed=seed, on_progress=step,
+                                 options=ctx.config.match)
+    except DemoError as exc:
+        fail(str(exc))
+    db = store.open_db(db_path)
+    Console(highlight=False).print(_summary_table(summary, store.counts_by_flag(db)))
+    click.echo(f"Demo database: {db_path}")
+    click.echo(f"Try: calltui --db {db_path} report calls --status outside_window")
+    if not no_tui and sys.stdout.isatty() and sys.stdin.isatty():
+        from calltui.tui.app import run_app
+
+        run_app(db_path, ctx.config)
+
+
+def _db_given() -> bool:
+    ctx = click.get_current_context()
+    root = ctx.find_root()
+    return root.params.get("db_path") is not None
+
+
+def main() -> None:
+    """Entry point: errors are one line on stderr, never a traceback."""
+    try:
+        cli(standalone_mode=True)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        if os.environ.get("CALLTUI_DEBUG"):
+            raise
+        fail(f"{type(exc).__name__}: {exc} (set CALLTUI_DEBUG=1 for the traceback)")
+

@@ -1,0 +1,91 @@
+"""Settings from a TOML file (``--config`` or the user config directory) and the environment.
+
+Secrets are never read from this file: they come from the environment
+(``SF_PASSWORD``, ``SF_SECURITY_TOKEN``, ...) when a sync needs them.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from calltui.models import MatchOptions
+from calltui.records import TaskFields
+
+__all__ = ["Config", "ConfigError", "default_config_path", "load_config"]
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything calltui reads from its config file."""
+
+    match: MatchOptions = field(default_factory=MatchOptions)
+    """The ``[match]`` section: window_minutes and anchor."""
+    task_fields: TaskFields = field(default_factory=TaskFields)
+    """The ``[salesforce]`` bizible_id_field and call_time_fields."""
+    salesforce: dict[str, Any] = field(default_factory=dict)
+    """The rest of ``[salesforce]`` (login_url, domain, username, api_version, ...)."""
+    source: Path | None = None
+
+
+def default_config_path() -> Path:
+    return Path(platformdirs.user_config_dir("calltui", appauthor=False)) / "config.toml"
+
+
+_SECRET_KEYS = frozenset({"password", "security_token", "session_id", "consumer_secret",
+                          "private_key", "token"})
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read ``path`` (or the default file when it exists); missing default gives defaults."""
+    explicit = path is not None
+    path = path or default_config_path()
+    if not path.exists():
+        if explicit:
+            raise ConfigError(f"config file {path} does not exist")
+        return Config()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path}: {exc}") from None
+    return _from_dict(data, path)
+
+
+def _from_dict(data: dict[str, Any], path: Path) -> Config:
+    match = data.get("match", {})
+    sf = dict(data.get("salesforce", {}))
+    secrets = _SECRET_KEYS & sf.keys()
+    if secrets:
+        raise ConfigError(
+            f"config file {path}: secrets do not belong in the config file "
+            f"({', '.join(sorted(secrets))}); set them in the environment (SF_PASSWORD, ...)"
+        )
+    try:
+        options = MatchOptions(
+            window_minutes=float(match.get("window_minutes", 30)),
+            anchor=match.get("anchor", "start"),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"config file {path}: [match] {exc}") from None
+    if options.anchor not in ("start", "activity") or options.window_minutes <= 0:
+        raise ConfigError(
+            f"config file {path}: [match] anchor must be 'start' or 'activity' and "
+            "window_minutes a positive number"
+        )
+    fields = TaskFields(
+        bizible_id=sf.pop("bizible_id_field", TaskFields.bizible_id),
+        call_time=tuple(sf.pop("call_time_fields", TaskFields.call_time)),
+    )
+    try:
+        fields.call_time_columns()
+    except ValueError as exc:
+        raise ConfigError(f"config file {path}: [salesforce] {exc}") from None
+    return Config(match=options, task_fields=fields, salesforce=sf, source=path)

@@ -1,0 +1,160 @@
+"""``calltui match``: load calls and sessions from the store, apply the rules, store the outcomes.
+
+The glue between ``store`` (rows) and ``rules``/``journeys`` (models).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+from calltui import store
+from calltui.explain import explain
+from calltui.journeys import build_touchpoints
+from calltui.models import (
+    Call,
+    FormSubmit,
+    MatchOptions,
+    Outcome,
+    SessionRef,
+    Status,
+    Touchpoint,
+    WebSession,
+)
+from calltui.normalize import BizibleState, format_ts, parse_ts
+from calltui.rules import match_calls
+
+__all__ = ["MatchSummary", "run_match"]
+
+
+@dataclass
+class MatchSummary:
+    """Counts of one match run."""
+
+    calls: int
+    by_status: dict[str, int]
+    touchpoints: int
+
+
+def run_match(db: Database, options: MatchOptions = MatchOptions()) -> MatchSummary:
+    """Re-run the rules over everything stored and replace the outcomes in one transaction."""
+    started = store.now_ts()
+    calls = [_call(row) for row in store.load_calls(db)]
+    last = store.load_last_activity(db) if options.anchor == "activity" else {}
+    sessions_by_cookie: dict[str, list[WebSession]] = defaultdict(list)
+    sessions_by_id: dict[str, WebSession] = {}
+    for row in store.load_call_sessions(db):
+        session = _session(row, last.get(row["id"]))
+        sessions_by_cookie[session.cookie_id].append(session)
+        sessions_by_id[session.session_id] = session
+    forms: dict[str, list[FormSubmit]] = defaultdict(list)
+    for row in store.load_call_forms(db):
+        forms[row["cookie_id"]].append(
+            FormSubmit(row["id"], row["cookie_id"], row["session_id"], parse_ts(row["event_at"]))
+        )
+    outcomes = match_calls(calls, sessions_by_cookie, options)
+    touchpoints = build_touchpoints(outcomes, sessions_by_cookie, forms, sessions_by_id)
+    with db.atomic():
+        store.replace_outcomes(
+            db,
+            (outcome_row(o, options) for o in outcomes),
+            (touchpoint_row(t) for t in touchpoints),
+        )
+        store.record_match_run(db, started, len(calls), options.window_minutes, options.anchor)
+    counts: dict[str, int] = {s.value: 0 for s in Status}
+    for o in outcomes:
+        counts[o.status.value] += 1
+    return MatchSummary(len(calls), counts, len(touchpoints))
+
+
+def _call(row: dict[str, Any]) -> Call:
+    return Call(
+        task_id=row["id"],
+        call_at=parse_ts(row["call_at"]),
+        bizible_id=row["bizible_id"],
+        bizible_state=BizibleState(row["bizible_state"]),
+        bizible_id_raw=row["bizible_id_raw"],
+        task_type=row["type"],
+        who_id=row["who_id"],
+        is_deleted=bool(row["is_deleted"]),
+        call_at_field=row["call_at_field"],
+        call_time_fallback=bool(row["call_time_fallback"]),
+    )
+
+
+def _session(row: dict[str, Any], last_activity: str | None) -> WebSession:
+    return WebSession(
+        session_id=row["id"],
+        cookie_id=row["cookie_id"],
+        started_at=parse_ts(row["started_at"]),
+        last_activity_at=parse_ts(last_activity) if last_activity else None,
+        channel=row["channel"],
+        medium=row["medium"],
+        source=row["web_source"] or row["source"],
+        campaign=row["campaign_name"] or row["campaign"],
+        landing_page=row["landing_page"],
+        referrer_page=row["referrer_page"],
+    )
+
+
+def _ts(value: Any) -> str | None:
+    return format_ts(value) if value is not None else None
+
+
+def _ref_columns(prefix: str, ref: SessionRef | None) -> dict[str, Any]:
+    return {
+        f"{prefix}_session_id": ref.session_id if ref else None,
+        f"{prefix}_started_at": _ts(ref.started_at) if ref else None,
+        f"{prefix}_gap_seconds": ref.gap_seconds if ref else None,
+    }
+
+
+def outcome_row(o: Outcome, options: MatchOptions) -> dict[str, Any]:
+    """The ``call_outcomes`` row of an outcome."""
+    return {
+        "task_id": o.call.task_id,
+        "call_at": format_ts(o.call.call_at),
+        "call_at_field": o.call.call_at_field,
+        "bizible_id": o.call.bizible_id,
+        "bizible_id_raw": o.call.bizible_id_raw,
+        "who_id": o.call.who_id,
+        "task_type": o.call.task_type,
+        "status": o.status.value,
+        "flags": ",".join(f.value for f in o.flags),
+        "session_id": o.session.session_id if o.session else None,
+        "compared_session_id": o.compared.session_id if o.compared else None,
+        "gap_seconds": o.compared.gap_seconds if o.compared else None,
+        **_ref_columns("before", o.before),
+        **_ref_columns("after", o.after),
+        "window_ends_at": _ts(o.window_ends_at),
+        "touchpoint_type": o.touchpoint_type,
+        "medium": o.medium,
+        "channel": o.channel,
+        "source": o.source,
+        "campaign": o.campaign,
+        "explanation": explain(o, options),
+    }
+
+
+def touchpoint_row(t: Touchpoint) -> dict[str, Any]:
+    """The ``touchpoints`` row of a touchpoint."""
+    return {
+        "touchpoint_id": t.touchpoint_id,
+        "kind": t.kind,
+        "task_id": t.task_id,
+        "session_id": t.session_id,
+        "person_key": t.person_key,
+        "touchpoint_date": format_ts(t.touchpoint_date),
+        "touchpoint_type": t.touchpoint_type,
+        "medium": t.medium,
+        "channel": t.channel,
+        "source": t.source,
+        "campaign": t.campaign,
+        "landing_page": t.landing_page,
+        "referrer_page": t.referrer_page,
+        "position": t.position,
+        "u_shaped_credit": t.u_shaped_credit,
+    }

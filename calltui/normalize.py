@@ -1,0 +1,162 @@
+"""Normal forms of SPEC §3: UTC timestamps, BizibleIds, booleans and blanks.
+
+Everything that reaches the database passes through here, so that text order
+is time order and the matcher compares like with like.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, tzinfo
+from enum import StrEnum
+
+__all__ = [
+    "BizibleState",
+    "format_ts",
+    "is_blank",
+    "normalize_bizible_id",
+    "parse_bool",
+    "parse_date",
+    "parse_ts",
+    "to_ts",
+]
+
+_TS = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
+    r"\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$"
+)
+_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_HEX32 = re.compile(r"^[0-9a-f]{32}$")
+_PLACEHOLDERS = frozenset({"undefined", "null", "none", "0"})
+_TRUE = frozenset({"true", "t", "1", "yes", "y"})
+_FALSE = frozenset({"false", "f", "0", "no", "n", ""})
+
+
+def is_blank(value: object) -> bool:
+    """True for None and for strings that are empty or only white space."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _offset(text: str | None) -> timedelta | None:
+    if text is None:
+        return None
+    if text in ("Z", "z"):
+        return timedelta(0)
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+    return sign * timedelta(hours=hours, minutes=minutes)
+
+
+def parse_ts(value: object, naive_tz: tzinfo = UTC) -> datetime:
+    """Parse a timestamp in any of the forms calltui reads into an aware UTC datetime.
+
+    Accepts Salesforce ``2026-01-05T13:05:00.000+0000``, Data Loader ``...Z``,
+    warehouse ``2026-01-05 13:05:00.000`` (naive: read in ``naive_tz``), offsets
+    with or without a colon, and epoch milliseconds (Bulk API 1). Fractions
+    beyond milliseconds are truncated. Raises ``ValueError`` naming the value.
+    """
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}")
+        return value.astimezone(UTC)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value / 1000, UTC)
+    if not isinstance(value, str):
+        raise ValueError(f"bad timestamp {value!r}")
+    text = value.strip()
+    m = _TS.match(text)
+    if not m:
+        raise ValueError(f"bad timestamp {value!r}")
+    year, month, day, hour, minute = (int(m.group(i)) for i in range(1, 6))
+    second = int(m.group(6) or 0)
+    micro = int((m.group(7) or "0")[:3].ljust(3, "0")) * 1000
+    try:
+        naive = datetime(year, month, day, hour, minute, second, micro)  # noqa: DTZ001
+    except ValueError as exc:
+        raise ValueError(f"bad timestamp {value!r}: {exc}") from None
+    offset = _offset(m.group(8))
+    if offset is None:
+        return naive.replace(tzinfo=naive_tz).astimezone(UTC)
+    return (naive - offset).replace(tzinfo=UTC)
+
+
+def format_ts(moment: datetime) -> str:
+    """The stored form: ``YYYY-MM-DDTHH:MM:SS.fffZ``, fixed width, UTC."""
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment!r}")
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def to_ts(value: object, naive_tz: tzinfo = UTC) -> str | None:
+    """Normalise a timestamp to the stored form; blank gives None."""
+    if is_blank(value):
+        return None
+    return format_ts(parse_ts(value, naive_tz))
+
+
+def parse_date(value: object) -> str | None:
+    """A date-only field (``ActivityDate``) kept as ``YYYY-MM-DD``; never used for matching."""
+    if is_blank(value):
+        return None
+    text = str(value).strip()
+    if _DATE.match(text):
+        return text
+    return format_ts(parse_ts(text))[:10]
+
+
+def parse_bool(value: object) -> bool:
+    """Warehouse and Salesforce booleans: ``true``/``false`` in any case, 1/0, blank = false."""
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return False
+    if isinstance(value, int):
+        return value != 0
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"bad boolean {value!r}")
+
+
+class BizibleState(StrEnum):
+    """What a raw BizibleId turned out to be."""
+
+    OK = "ok"
+    MISSING = "missing"
+    PLACEHOLDER = "placeholder"
+    MALFORMED = "malformed"
+
+
+def normalize_bizible_id(raw: object) -> tuple[str | None, BizibleState]:
+    """Normalise a BizibleId or COOKIE_ID (SPEC §3).
+
+    Strips white space and surrounding quotes, takes VALUE out of a whole
+    cookie string (``_biz_uid=VALUE; other=...``) and lower-cases. Blank is
+    missing; ``undefined``, ``null``, ``none`` and ``0`` are placeholders (also
+    missing); anything that is not 32 hex characters is kept but malformed.
+    """
+    if raw is None:
+        return None, BizibleState.MISSING
+    text = _unquote(str(raw))
+    marker = text.lower().find("_biz_uid=")
+    if marker >= 0:
+        text = _unquote(text[marker + len("_biz_uid=") :].split(";", 1)[0])
+    value = text.lower()
+    if not value:
+        return None, BizibleState.MISSING
+    if value in _PLACEHOLDERS:
+        return None, BizibleState.PLACEHOLDER
+    if _HEX32.match(value):
+        return value, BizibleState.OK
+    return value, BizibleState.MALFORMED
+
+
+def _unquote(text: str) -> str:
+    text = text.strip()
+    while len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1].strip()
+    return text

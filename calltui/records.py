@@ -1,0 +1,259 @@
+"""Turn one input record (a Salesforce Task, a warehouse row) into a database row.
+
+Shared by the file importer and the Salesforce sync, so a Task reads the same
+whichever way it arrived. Field names are matched case-insensitively (Data
+Loader writes them in capitals). A record that cannot be used raises
+``RowError`` with the reason; the caller keeps it in the rejects table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, tzinfo
+from typing import Any, Literal
+
+from calltui.normalize import (
+    BizibleState,
+    is_blank,
+    normalize_bizible_id,
+    parse_bool,
+    parse_date,
+    to_ts,
+)
+
+__all__ = [
+    "TASK_FIELDS",
+    "WAREHOUSE_TABLES",
+    "RowError",
+    "TaskFields",
+    "derive_task",
+    "task_row",
+    "warehouse_row",
+]
+
+_SF_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
+
+
+class RowError(ValueError):
+    """A record that cannot be stored; the message is the reason shown to the admin."""
+
+
+# Salesforce API name -> column in the tasks table.
+TASK_FIELDS: dict[str, str] = {
+    "Id": "id",
+    "Subject": "subject",
+    "Type": "type",
+    "TaskSubtype": "task_subtype",
+    "CallType": "call_type",
+    "CallDurationInSeconds": "call_duration_seconds",
+    "Status": "status",
+    "WhoId": "who_id",
+    "WhatId": "what_id",
+    "OwnerId": "owner_id",
+    "Description": "description",
+    "ActivityDate": "activity_date",
+    "CreatedDate": "created_date",
+    "CompletedDateTime": "completed_datetime",
+    "SystemModstamp": "system_modstamp",
+    "IsDeleted": "is_deleted",
+    "bizible2__BizibleId__c": "bizible_id_raw",
+    "bizible2__Bizible_Touchpoint_Date__c": "bizible_touchpoint_date",
+}
+_TS_COLUMNS = frozenset(
+    {"created_date", "completed_datetime", "system_modstamp", "bizible_touchpoint_date"}
+)
+# Columns derive_task reads; a record lacking any of them is merged with the stored row first.
+DERIVE_INPUTS = frozenset(
+    {"type", "task_subtype", "call_type", "bizible_id_raw", "is_deleted"} | _TS_COLUMNS
+)
+
+
+@dataclass(frozen=True)
+class TaskFields:
+    """Which Salesforce fields hold the BizibleId and the call time (orgs differ)."""
+
+    bizible_id: str = "bizible2__BizibleId__c"
+    call_time: tuple[str, ...] = (
+        "bizible2__Bizible_Touchpoint_Date__c",
+        "CompletedDateTime",
+        "CreatedDate",
+    )
+
+    def field_map(self) -> dict[str, str]:
+        """Lower-cased API name -> column, with the configured BizibleId field."""
+        names = {k: v for k, v in TASK_FIELDS.items() if v != "bizible_id_raw"}
+        names[self.bizible_id] = "bizible_id_raw"
+        return {name.lower(): column for name, column in names.items()}
+
+    def call_time_columns(self) -> list[tuple[str, str]]:
+        """(API name, column) for each call-time field, in order of preference."""
+        fmap = self.field_map()
+        out = []
+        for name in self.call_time:
+            column = fmap.get(name.lower())
+            if column not in _TS_COLUMNS:
+                raise ValueError(f"call-time field {name!r} is not a datetime field calltui reads")
+            out.append((name, column))
+        return out
+
+
+def task_row(
+    record: Mapping[str, Any], fields: TaskFields = TaskFields(), naive_tz: tzinfo = UTC
+) -> dict[str, Any]:
+    """The stored columns of a Task record; only the fields the record carries."""
+    fmap = fields.field_map()
+    row: dict[str, Any] = {}
+    for key, value in record.items():
+        column = fmap.get(key.lower())
+        if column is None:
+            continue
+        row[column] = _task_value(column, value, naive_tz)
+    task_id = row.get("id")
+    if is_blank(task_id):
+        raise RowError("missing Id")
+    if not _SF_ID.match(str(task_id)):
+        raise RowError(f"Id {task_id!r} is not a Salesforce Id")
+    return row
+
+
+def _task_value(column: str, value: Any, naive_tz: tzinfo) -> Any:
+    if isinstance(value, str) and value == "":
+        value = None
+    try:
+        if column in _TS_COLUMNS:
+            return to_ts(value, naive_tz)
+        if column == "activity_date":
+            return parse_date(value)
+        if column == "is_deleted":
+            return int(parse_bool(value))
+        if column == "call_duration_seconds":
+            return None if is_blank(value) else int(float(value))
+    except ValueError as exc:
+        raise RowError(f"{column}: {exc}") from None
+    if isinstance(value, dict | list):
+        raise RowError(f"{column}: expected a value, got {type(value).__name__}")
+    return value if value is None or isinstance(value, str) else str(value)
+
+
+def derive_task(row: dict[str, Any], fields: TaskFields = TaskFields()) -> dict[str, Any]:
+    """Add the normalised BizibleId, the call time and whether the Task is a call."""
+    bizible_id, state = normalize_bizible_id(row.get("bizible_id_raw"))
+    call_at, call_field = None, None
+    for name, column in fields.call_time_columns():
+        if row.get(column):
+            call_at, call_field = row[column], name
+            break
+    if call_at is None:
+        names = ", ".join(fields.call_time)
+        raise RowError(f"no call time: {names} are all empty")
+    is_call = (
+        row.get("task_subtype") == "Call"
+        or row.get("type") == "Call"
+        or not is_blank(row.get("call_type"))
+        or not is_blank(row.get("bizible_id_raw"))
+    )
+    return {
+        **row,
+        "is_deleted": row.get("is_deleted") or 0,
+        "bizible_id": bizible_id,
+        "bizible_state": str(state),
+        "call_at": call_at,
+        "call_at_field": call_field,
+        "call_time_fallback": int(call_field != fields.call_time[0]),
+        "is_call": int(is_call),
+    }
+
+
+ColumnKind = Literal["text", "ts", "bool", "cookie"]
+
+
+@dataclass(frozen=True)
+class WarehouseTable:
+    """One Marketo Measure data-warehouse table: its columns and which are needed."""
+
+    table: str
+    required: tuple[str, ...]
+    columns: Mapping[str, tuple[str, ColumnKind]]  # warehouse name (lower) -> (column, kind)
+
+
+ColumnSpec = tuple[str, ColumnKind]
+
+
+def _wh(pairs: str, overrides: Mapping[str, ColumnSpec]) -> dict[str, ColumnSpec]:
+    out: dict[str, tuple[str, ColumnKind]] = {n: (n, "text") for n in pairs.split()}
+    out.update(overrides)
+    return out
+
+
+_COMMON: dict[str, ColumnSpec] = {
+    "id": ("id", "text"),
+    "cookie_id": ("cookie_id", "cookie"),
+    "event_date": ("event_at", "ts"),
+    "is_deleted": ("is_deleted", "bool"),
+    "modified_date": ("modified_date", "ts"),
+}
+WAREHOUSE_TABLES: dict[str, WarehouseTable] = {
+    "sessions": WarehouseTable(
+        "sessions",
+        ("id", "cookie_id", "event_date"),
+        _wh(
+            "visitor_id channel landing_page referrer_page web_source source medium campaign "
+            "term content ad_provider campaign_name ad_group_name ad_name keyword_name "
+            "search_phrase",
+            {**_COMMON, "event_date": ("started_at", "ts"), "has_form": ("has_form", "bool")},
+        ),
+    ),
+    "page-views": WarehouseTable(
+        "page_views",
+        ("id", "cookie_id", "session_id", "event_date"),
+        _wh("visitor_id session_id current_page referrer_page", _COMMON),
+    ),
+    "form-submits": WarehouseTable(
+        "form_submits",
+        ("id", "cookie_id", "session_id", "event_date"),
+        _wh("visitor_id session_id current_page form_type", _COMMON),
+    ),
+}
+
+
+def header_key(name: str) -> str:
+    """Warehouse headers match case-insensitively; ``MODIFIED DATE`` equals ``MODIFIED_DATE``."""
+    return name.strip().strip('"').lower().replace(" ", "_")
+
+
+def warehouse_row(
+    kind: str, record: Mapping[str, Any], naive_tz: tzinfo = UTC
+) -> dict[str, Any]:
+    """The stored columns of a warehouse row (sessions, page views, form submits)."""
+    spec = WAREHOUSE_TABLES[kind]
+    values = {header_key(k): v for k, v in record.items()}
+    row: dict[str, Any] = {}
+    for name, (column, kind_) in spec.columns.items():
+        if name in values:
+            row[column] = _warehouse_value(name, kind_, values[name], naive_tz)
+    for name in spec.required:
+        if row.get(spec.columns[name][0]) is None:
+            raise RowError(f"{name.upper()} is empty")
+    return row
+
+
+def _warehouse_value(name: str, kind: ColumnKind, value: Any, naive_tz: tzinfo) -> Any:
+    if isinstance(value, str) and value == "":
+        value = None
+    try:
+        if kind == "ts":
+            return to_ts(value, naive_tz)
+        if kind == "bool":
+            return int(parse_bool(value))
+    except ValueError as exc:
+        raise RowError(f"{name.upper()}: {exc}") from None
+    if kind == "cookie":
+        cookie, state = normalize_bizible_id(value)
+        if state is BizibleState.PLACEHOLDER:
+            raise RowError(f"{name.upper()} is a placeholder ({str(value).strip()!r})")
+        return cookie
+    if isinstance(value, dict | list):
+        raise RowError(f"{name.upper()}: expected a value, got {type(value).__name__}")
+    return value if value is None or isinstance(value, str) else str(value)

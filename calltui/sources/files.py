@@ -1,0 +1,240 @@
+"""Read input files: sniff their kind and yield raw records with their line numbers.
+
+Kinds: ``tasks`` (Salesforce REST JSON in three shapes, Data Loader CSV),
+``sessions``, ``page-views`` and ``form-submits`` (warehouse CSV, CSV.gz or
+JSON lines). Nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, cast
+
+from calltui.records import TASK_FIELDS, WAREHOUSE_TABLES, header_key
+
+__all__ = ["KINDS", "FileRefused", "Record", "read_records", "sniff"]
+
+KINDS = ("tasks", "sessions", "page-views", "form-submits")
+_TASK_KEYS = frozenset(name.lower() for name in TASK_FIELDS) | {"attributes"}
+_TASK_MARKERS = _TASK_KEYS - {"id", "attributes", "description", "status", "subject"}
+_SNIFF_BYTES = 64 * 1024
+
+csv.field_size_limit(16 * 1024 * 1024)
+
+
+class FileRefused(Exception):
+    """The whole file cannot be read as any calltui input; the message is one line."""
+
+
+@dataclass
+class Record:
+    """One raw record: where it sits in the file and its fields (or why it is unreadable)."""
+
+    line: int
+    fields: dict[str, Any] | None
+    problem: str | None = None
+    raw: str | None = None
+
+
+@dataclass
+class Progress:
+    """Bytes read so far of the file on disk (compressed bytes for .gz)."""
+
+    done: int = 0
+    total: int = 0
+
+
+def _open_binary(path: Path) -> tuple[IO[bytes], IO[bytes]]:
+    """The file for reading (decompressed if gzip) and the raw handle for progress."""
+    raw = path.open("rb")
+    if raw.read(2) == b"\x1f\x8b":
+        raw.seek(0)
+        return cast(IO[bytes], gzip.GzipFile(fileobj=raw)), raw
+    raw.seek(0)
+    return raw, raw
+
+
+def _head(path: Path) -> str:
+    stream, raw = _open_binary(path)
+    try:
+        data = stream.read(_SNIFF_BYTES)
+    except (OSError, EOFError) as exc:
+        raise FileRefused(f"{path}: cannot read ({exc})") from None
+    finally:
+        raw.close()
+    return data.decode("utf-8-sig", errors="replace")
+
+
+def sniff(path: Path) -> str:
+    """The kind of ``path`` from its first bytes, or ``FileRefused`` saying why not."""
+    if not path.exists():
+        raise FileRefused(f"{path}: no such file")
+    if path.is_dir():
+        raise FileRefused(f"{path}: is a directory")
+    head = _head(path)
+    text = head.lstrip()
+    if not text:
+        raise FileRefused(f"{path}: empty file")
+    if text[0] in "[{":
+        return _sniff_json(path, text)
+    return _sniff_csv_header(path, head)
+
+
+def _sniff_json(path: Path, text: str) -> str:
+    first_line = text.split("\n", 1)[0].strip()
+    try:
+        first = json.loads(first_line)
+    except ValueError:
+        first = None
+    if isinstance(first, dict) and not ({"records", "totalSize"} & first.keys()):
+        keys = {header_key(k) for k in first}
+        if not (keys & _TASK_MARKERS and "cookie_id" not in keys):
+            return _kind_from_keys(path, keys)
+    return "tasks"
+
+
+def _sniff_csv_header(path: Path, head: str) -> str:
+    try:
+        header = next(csv.reader(io.StringIO(head.split("\n", 1)[0])))
+    except (StopIteration, csv.Error):
+        raise FileRefused(f"{path}: not a CSV or JSON file calltui reads") from None
+    return _kind_from_keys(path, {header_key(h) for h in header})
+
+
+def _kind_from_keys(path: Path, keys: set[str]) -> str:
+    if "cookie_id" in keys:
+        if "form_type" in keys:
+            kind = "form-submits"
+        elif "current_page" in keys or ("session_id" in keys and "channel" not in keys):
+            kind = "page-views"
+        else:
+            kind = "sessions"
+        check_columns(path, kind, keys)
+        return kind
+    if "id" in keys and keys & _TASK_MARKERS:
+        check_columns(path, "tasks", keys)
+        return "tasks"
+    raise FileRefused(
+        f"{path}: not a calltui input (expected Salesforce Task or "
+        "BIZ_SESSIONS / BIZ_PAGE_VIEWS / BIZ_FORM_SUBMITS columns)"
+    )
+
+
+def check_columns(path: Path, kind: str, keys: set[str]) -> None:
+    """Refuse a file whose header lacks a column the kind needs."""
+    if kind == "tasks":
+        missing = [] if "id" in keys else ["Id"]
+    else:
+        missing = [c.upper() for c in WAREHOUSE_TABLES[kind].required if c not in keys]
+    if missing:
+        raise FileRefused(f"{path}: missing required column {', '.join(missing)} for {kind}")
+
+
+def read_records(path: Path, kind: str, progress: Progress | None = None) -> Iterator[Record]:
+    """Yield the records of ``path`` read as ``kind``; a bad line is a Record with a problem."""
+    progress = progress or Progress()
+    progress.total = path.stat().st_size
+    head = _head(path).lstrip()
+    if not head:
+        raise FileRefused(f"{path}: empty file")
+    if head[0] not in "[{":
+        yield from _read_csv(path, kind, progress)
+    elif kind == "tasks" and not _is_json_lines(head):
+        yield from _read_task_json(path, progress)
+    else:
+        yield from _read_json_lines(path, progress)
+
+
+def _is_json_lines(head: str) -> bool:
+    first = head.split("\n", 1)[0].strip()
+    try:
+        value = json.loads(first)
+    except ValueError:
+        return False
+    return isinstance(value, dict) and "records" not in value and "\n" in head.strip()
+
+
+def _read_csv(path: Path, kind: str, progress: Progress) -> Iterator[Record]:
+    stream, raw = _open_binary(path)
+    with raw, io.TextIOWrapper(stream, encoding="utf-8-sig", newline="") as text:
+        reader = csv.reader(text)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise FileRefused(f"{path}: empty file") from None
+        check_columns(path, kind, {header_key(h) for h in header})
+        start = reader.line_num + 1
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                break
+            except (csv.Error, UnicodeDecodeError, EOFError, OSError) as exc:
+                yield Record(start, None, f"unreadable CSV: {exc}")
+                break
+            progress.done = raw.tell()
+            line, start = start, reader.line_num + 1
+            if not values or values == [""]:
+                continue
+            if len(values) != len(header):
+                yield Record(line, None, f"{len(values)} fields, header has {len(header)}",
+                             ",".join(values))
+                continue
+            yield Record(line, dict(zip(header, values, strict=True)))
+
+
+def _read_json_lines(path: Path, progress: Progress) -> Iterator[Record]:
+    stream, raw = _open_binary(path)
+    with raw, io.TextIOWrapper(stream, encoding="utf-8-sig") as text:
+        for number, line in enumerate(text, start=1):
+            progress.done = raw.tell()
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except ValueError as exc:
+                yield Record(number, None, f"not valid JSON: {exc.args[0]}", line[:500])
+                continue
+            if not isinstance(value, dict):
+                yield Record(number, None, "not a JSON object", line[:500])
+                continue
+            yield Record(number, value)
+
+
+def _read_task_json(path: Path, progress: Progress) -> Iterator[Record]:
+    stream, raw = _open_binary(path)
+    with raw:
+        try:
+            data = json.load(io.TextIOWrapper(stream, encoding="utf-8-sig"))
+        except json.JSONDecodeError as exc:
+            raise FileRefused(
+                f"{path}: not valid JSON (truncated?) at line {exc.lineno} column {exc.colno}: "
+                f"{exc.msg}"
+            ) from None
+        except (UnicodeDecodeError, EOFError, OSError) as exc:
+            raise FileRefused(f"{path}: cannot read ({exc})") from None
+        progress.done = progress.total
+    for number, record in enumerate(_task_records(path, data), start=1):
+        if isinstance(record, dict):
+            yield Record(number, record)
+        else:
+            yield Record(number, None, "not a JSON object", json.dumps(record)[:500])
+
+
+def _task_records(path: Path, data: Any) -> list[Any]:
+    """Records from a query page, a list of pages or a list of records."""
+    if isinstance(data, dict):
+        if isinstance(data.get("records"), list):
+            return list(data["records"])
+        raise FileRefused(f"{path}: JSON object without a 'records' list")
+    if not isinstance(data, list):
+        raise FileRefused(f"{path}: JSON is neither a query page nor a list")
+    if data and all(isinstance(p, dict) and isinstance(p.get("records"), list) for p in data):
+        return [r for page in data for r in page["records"]]
+    return data

@@ -1,0 +1,464 @@
+"""The local SQLite database: schema migrations, writes and the reads every screen needs.
+
+This is the only module that talks SQL. One ``Database`` per thread: SQLite
+connections must not cross threads, so a worker opens its own with ``open_db``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from calltui.normalize import format_ts
+
+__all__ = ["default_db_path", "now_ts", "open_db"]
+
+migrations = Migrations("calltui")
+
+BATCH = 500
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    """Tasks, warehouse tables, rejects, import runs, outcomes and touchpoints."""
+    for statement in _SCHEMA_001.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
+_SCHEMA_001 = """
+CREATE TABLE tasks (
+    id TEXT PRIMARY KEY,
+    subject TEXT, type TEXT, task_subtype TEXT, call_type TEXT,
+    call_duration_seconds INTEGER, status TEXT,
+    who_id TEXT, what_id TEXT, owner_id TEXT, description TEXT,
+    activity_date TEXT, created_date TEXT, completed_datetime TEXT,
+    system_modstamp TEXT, is_deleted INTEGER NOT NULL DEFAULT 0,
+    bizible_id_raw TEXT, bizible_touchpoint_date TEXT,
+    bizible_id TEXT, bizible_state TEXT NOT NULL,
+    call_at TEXT NOT NULL, call_at_field TEXT NOT NULL,
+    call_time_fallback INTEGER NOT NULL DEFAULT 0,
+    is_call INTEGER NOT NULL DEFAULT 1,
+    origin TEXT
+);
+CREATE INDEX tasks_bizible ON tasks (bizible_id, call_at);
+CREATE INDEX tasks_call_at ON tasks (call_at);
+CREATE INDEX tasks_modstamp ON tasks (system_modstamp);
+CREATE TABLE sessions (
+    id TEXT PRIMARY KEY,
+    cookie_id TEXT NOT NULL, visitor_id TEXT, started_at TEXT NOT NULL,
+    channel TEXT, landing_page TEXT, referrer_page TEXT, web_source TEXT, source TEXT,
+    medium TEXT, campaign TEXT, term TEXT, content TEXT, ad_provider TEXT,
+    campaign_name TEXT, ad_group_name TEXT, ad_name TEXT, keyword_name TEXT,
+    search_phrase TEXT, has_form INTEGER, is_deleted INTEGER NOT NULL DEFAULT 0,
+    modified_date TEXT, origin TEXT
+);
+CREATE INDEX sessions_cookie ON sessions (cookie_id, started_at, id);
+CREATE INDEX sessions_started ON sessions (started_at);
+CREATE TABLE page_views (
+    id TEXT PRIMARY KEY, cookie_id TEXT NOT NULL, visitor_id TEXT, session_id TEXT NOT NULL,
+    event_at TEXT NOT NULL, current_page TEXT, referrer_page TEXT,
+    is_deleted INTEGER NOT NULL DEFAULT 0, modified_date TEXT, origin TEXT
+);
+CREATE INDEX page_views_session ON page_views (session_id, event_at);
+CREATE TABLE form_submits (
+    id TEXT PRIMARY KEY, cookie_id TEXT NOT NULL, visitor_id TEXT, session_id TEXT NOT NULL,
+    event_at TEXT NOT NULL, current_page TEXT, form_type TEXT,
+    is_deleted INTEGER NOT NULL DEFAULT 0, modified_date TEXT, origin TEXT
+);
+CREATE INDEX form_submits_cookie ON form_submits (cookie_id, event_at);
+CREATE INDEX form_submits_session ON form_submits (session_id, event_at);
+CREATE TABLE imports (
+    id INTEGER PRIMARY KEY, file TEXT NOT NULL, kind TEXT,
+    started_at TEXT NOT NULL, finished_at TEXT,
+    rows_read INTEGER NOT NULL DEFAULT 0, rows_stored INTEGER NOT NULL DEFAULT 0,
+    rows_rejected INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL, error TEXT
+);
+CREATE TABLE rejects (
+    file TEXT NOT NULL, line INTEGER NOT NULL, kind TEXT NOT NULL,
+    reason TEXT NOT NULL, raw TEXT, import_id INTEGER,
+    PRIMARY KEY (file, line, kind)
+);
+CREATE TABLE match_runs (
+    id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT,
+    calls INTEGER, window_minutes REAL, anchor TEXT
+);
+CREATE TABLE call_outcomes (
+    task_id TEXT PRIMARY KEY, call_at TEXT NOT NULL, call_at_field TEXT,
+    bizible_id TEXT, bizible_id_raw TEXT, who_id TEXT, task_type TEXT,
+    status TEXT NOT NULL, flags TEXT NOT NULL DEFAULT '',
+    session_id TEXT, compared_session_id TEXT, gap_seconds REAL,
+    before_session_id TEXT, before_started_at TEXT, before_gap_seconds REAL,
+    after_session_id TEXT, after_started_at TEXT, after_gap_seconds REAL,
+    window_ends_at TEXT,
+    touchpoint_type TEXT, medium TEXT, channel TEXT, source TEXT, campaign TEXT,
+    explanation TEXT NOT NULL
+);
+CREATE INDEX call_outcomes_status ON call_outcomes (status, call_at);
+CREATE INDEX call_outcomes_call_at ON call_outcomes (call_at);
+CREATE INDEX call_outcomes_bizible ON call_outcomes (bizible_id);
+CREATE TABLE call_flags (
+    task_id TEXT NOT NULL, flag TEXT NOT NULL, PRIMARY KEY (task_id, flag)
+);
+CREATE INDEX call_flags_flag ON call_flags (flag);
+CREATE TABLE touchpoints (
+    touchpoint_id TEXT PRIMARY KEY, kind TEXT NOT NULL, task_id TEXT, session_id TEXT,
+    person_key TEXT NOT NULL, touchpoint_date TEXT NOT NULL, touchpoint_type TEXT,
+    medium TEXT, channel TEXT, source TEXT, campaign TEXT, landing_page TEXT,
+    referrer_page TEXT, position TEXT, u_shaped_credit REAL NOT NULL DEFAULT 0
+);
+CREATE INDEX touchpoints_person ON touchpoints (person_key, touchpoint_date);
+CREATE INDEX touchpoints_date ON touchpoints (touchpoint_date);
+CREATE INDEX touchpoints_task ON touchpoints (task_id)
+"""
+
+
+def default_db_path() -> Path:
+    """``CALLTUI_DB`` if set, else ``calltui.db`` in the user data directory."""
+    env = os.environ.get("CALLTUI_DB")
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir("calltui", appauthor=False)) / "calltui.db"
+
+
+def open_db(path: str | Path) -> Database:
+    """Open (creating if needed) the database at ``path``, in WAL mode, fully migrated."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = Database(path)
+    db.execute("PRAGMA busy_timeout = 10000")
+    db.enable_wal()
+    db.execute("PRAGMA synchronous = NORMAL")
+    migrations.apply(db)
+    return db
+
+
+def now_ts() -> str:
+    """The current time in the stored form."""
+    return format_ts(datetime.now(UTC))
+
+
+# --- writes -----------------------------------------------------------------
+
+
+def upsert(db: Database, table: str, rows: Iterable[dict[str, Any]]) -> int:
+    """Upsert rows by primary key; a column a row lacks keeps its stored value.
+
+    Rows are grouped by their key set, so a batch never writes NULL over a
+    column that only some of its rows carry (sqlite-utils#873).
+    """
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    count = 0
+    for row in rows:
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+        count += 1
+    for keys, group in groups.items():
+        _upsert_group(db, table, keys, group)
+    return count
+
+
+def _upsert_group(
+    db: Database, table: str, keys: Sequence[str], rows: list[dict[str, Any]]
+) -> None:
+    pks = _primary_keys(db, table)
+    cols = ", ".join(f'"{k}"' for k in keys)
+    marks = ", ".join("?" for _ in keys)
+    updates = ", ".join(f'"{k}" = excluded."{k}"' for k in keys if k not in pks)
+    action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+    sql = (
+        f'INSERT INTO "{table}" ({cols}) VALUES ({marks}) '
+        f"ON CONFLICT ({', '.join(pks)}) {action}"
+    )
+    db.conn.executemany(sql, ([row[k] for k in keys] for row in rows))
+
+
+_PK_CACHE: dict[str, tuple[str, ...]] = {}
+
+
+def _primary_keys(db: Database, table: str) -> tuple[str, ...]:
+    if table not in _PK_CACHE:
+        _PK_CACHE[table] = tuple(db.table(table).pks)
+    return _PK_CACHE[table]
+
+
+def fetch_by_ids(db: Database, table: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Stored rows by id (used to merge partial records before deriving)."""
+    out: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(ids), BATCH):
+        chunk = list(ids[start : start + BATCH])
+        marks = ", ".join("?" for _ in chunk)
+        for row in db.query(f'SELECT * FROM "{table}" WHERE id IN ({marks})', chunk):
+            out[row["id"]] = row
+    return out
+
+
+def start_import(db: Database, file: str, kind: str | None) -> int:
+    cursor = db.execute(
+        "INSERT INTO imports (file, kind, started_at, status) VALUES (?, ?, ?, 'running')",
+        [file, kind, now_ts()],
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def finish_import(
+    db: Database, import_id: int, *, status: str, read: int = 0, stored: int = 0,
+    rejected: int = 0, error: str | None = None, kind: str | None = None,
+) -> None:
+    db.execute(
+        "UPDATE imports SET finished_at = ?, status = ?, rows_read = ?, rows_stored = ?, "
+        "rows_rejected = ?, error = ?, kind = COALESCE(?, kind) WHERE id = ?",
+        [now_ts(), status, read, stored, rejected, error, kind, import_id],
+    )
+
+
+def add_rejects(db: Database, import_id: int, rejects: Iterable[dict[str, Any]]) -> None:
+    """Keep rejected rows with file, line and reason; re-importing replaces, never doubles."""
+    rows = [{**r, "import_id": import_id} for r in rejects]
+    if rows:
+        upsert(db, "rejects", rows)
+
+
+# --- match results ------------------------------------------------------------
+
+
+def replace_outcomes(
+    db: Database, outcomes: Iterable[dict[str, Any]], touchpoints: Iterable[dict[str, Any]]
+) -> None:
+    """Swap in a new set of call outcomes, flags and touchpoints (call inside a transaction)."""
+    db.execute("DELETE FROM call_outcomes")
+    db.execute("DELETE FROM call_flags")
+    db.execute("DELETE FROM touchpoints")
+    flags: list[tuple[str, str]] = []
+    rows = []
+    for row in outcomes:
+        rows.append(row)
+        flags.extend((row["task_id"], f) for f in row["flags"].split(",") if f)
+        if len(rows) >= BATCH:
+            upsert(db, "call_outcomes", rows)
+            rows = []
+    upsert(db, "call_outcomes", rows)
+    db.conn.executemany("INSERT INTO call_flags (task_id, flag) VALUES (?, ?)", flags)
+    upsert(db, "touchpoints", touchpoints)
+
+
+def iter_query(db: Database, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+    """Stream rows of a read-only query as dicts."""
+    yield from db.query(sql, list(params))
+
+
+# --- reads for the matcher ------------------------------------------------------
+
+_CALL_COOKIES = (
+    "SELECT DISTINCT bizible_id FROM tasks WHERE is_call = 1 AND bizible_id IS NOT NULL"
+)
+
+
+def load_calls(db: Database) -> Iterator[dict[str, Any]]:
+    """Every call Task, with the columns the rules read."""
+    return iter_query(
+        db,
+        "SELECT id, call_at, bizible_id, bizible_state, bizible_id_raw, type, who_id, "
+        "is_deleted, call_at_field, call_time_fallback FROM tasks WHERE is_call = 1 "
+        "ORDER BY call_at, id",
+    )
+
+
+def load_call_sessions(db: Database) -> Iterator[dict[str, Any]]:
+    """Non-deleted sessions of cookies seen on calls, by cookie, start and ID."""
+    return iter_query(
+        db,
+        "SELECT id, cookie_id, started_at, channel, medium, web_source, source, "
+        "campaign_name, campaign, landing_page, referrer_page FROM sessions "
+        f"WHERE is_deleted = 0 AND cookie_id IN ({_CALL_COOKIES}) "
+        "ORDER BY cookie_id, started_at, id",
+    )
+
+
+def load_last_activity(db: Database) -> dict[str, str]:
+    """Session ID -> time of its last page view or form submit (sessions of call cookies)."""
+    out: dict[str, str] = {}
+    for table in ("page_views", "form_submits"):
+        sql = (
+            f"SELECT session_id, MAX(event_at) AS last FROM {table} "
+            f"WHERE is_deleted = 0 AND cookie_id IN ({_CALL_COOKIES}) GROUP BY session_id"
+        )
+        for row in db.query(sql):
+            if row["last"] > out.get(row["session_id"], ""):
+                out[row["session_id"]] = row["last"]
+    return out
+
+
+def load_call_forms(db: Database) -> Iterator[dict[str, Any]]:
+    """Non-deleted form submits of cookies seen on calls."""
+    return iter_query(
+        db,
+        "SELECT id, cookie_id, session_id, event_at FROM form_submits "
+        f"WHERE is_deleted = 0 AND cookie_id IN ({_CALL_COOKIES}) ORDER BY cookie_id, event_at",
+    )
+
+
+def record_match_run(
+    db: Database, started_at: str, calls: int, window_minutes: float, anchor: str
+) -> None:
+    db.execute(
+        "INSERT INTO match_runs (started_at, finished_at, calls, window_minutes, anchor) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [started_at, now_ts(), calls, window_minutes, anchor],
+    )
+
+
+# --- reads for reports and screens -------------------------------------------------
+
+CALL_REPORT_COLUMNS = (
+    "task_id", "call_at", "bizible_id", "status", "flags", "session_id",
+    "compared_session_id", "gap_seconds", "touchpoint_type", "medium", "channel",
+)
+TOUCHPOINT_COLUMNS = (
+    "touchpoint_id", "kind", "task_id", "session_id", "person_key", "touchpoint_date",
+    "touchpoint_type", "medium", "channel", "source", "campaign", "landing_page",
+    "referrer_page", "position", "u_shaped_credit",
+)
+
+
+def _outcome_filter(
+    statuses: Sequence[str] | None, flag: str | None
+) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if statuses:
+        clauses.append(f"status IN ({', '.join('?' for _ in statuses)})")
+        params.extend(statuses)
+    if flag:
+        clauses.append("task_id IN (SELECT task_id FROM call_flags WHERE flag = ?)")
+        params.append(flag)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def page_outcomes(
+    db: Database, *, statuses: Sequence[str] | None = None, flag: str | None = None,
+    after: tuple[str, str] | None = None, limit: int = 500, columns: str = "*",
+) -> list[dict[str, Any]]:
+    """One page of call outcomes in (call_at, task_id) order, after the keyset ``after``."""
+    where, params = _outcome_filter(statuses, flag)
+    if after is not None:
+        where += (" AND " if where else " WHERE ") + "(call_at, task_id) > (?, ?)"
+        params.extend(after)
+    sql = f"SELECT {columns} FROM call_outcomes{where} ORDER BY call_at, task_id LIMIT ?"
+    return list(db.query(sql, [*params, limit]))
+
+
+def iter_outcomes(
+    db: Database, *, statuses: Sequence[str] | None = None, flag: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every matching outcome, streamed page by page (constant memory)."""
+    after: tuple[str, str] | None = None
+    while True:
+        page = page_outcomes(db, statuses=statuses, flag=flag, after=after)
+        yield from page
+        if len(page) < 500:
+            return
+        after = (page[-1]["call_at"], page[-1]["task_id"])
+
+
+def count_outcomes(
+    db: Database, *, statuses: Sequence[str] | None = None, flag: str | None = None
+) -> int:
+    where, params = _outcome_filter(statuses, flag)
+    return int(db.execute(f"SELECT COUNT(*) FROM call_outcomes{where}", params).fetchone()[0])
+
+
+def get_outcome(db: Database, task_id: str) -> dict[str, Any] | None:
+    rows = list(db.query("SELECT * FROM call_outcomes WHERE task_id = ?", [task_id]))
+    return rows[0] if rows else None
+
+
+def counts_by_status(db: Database) -> dict[str, int]:
+    return {r["status"]: r["n"] for r in db.query(
+        "SELECT status, COUNT(*) AS n FROM call_outcomes GROUP BY status")}
+
+
+def counts_by_flag(db: Database) -> dict[str, int]:
+    return {r["flag"]: r["n"] for r in db.query(
+        "SELECT flag, COUNT(*) AS n FROM call_flags GROUP BY flag")}
+
+
+def counts_by_channel(db: Database) -> dict[str, int]:
+    """Call touchpoints per channel (no channel = 'Salesforce Task' touchpoints)."""
+    return {r["channel"] or "(none)": r["n"] for r in db.query(
+        "SELECT channel, COUNT(*) AS n FROM call_outcomes WHERE touchpoint_type IS NOT NULL "
+        "GROUP BY channel ORDER BY n DESC")}
+
+
+def page_touchpoints(
+    db: Database, *, after: tuple[str, str] | None = None, limit: int = 500,
+    kind: str | None = None,
+) -> list[dict[str, Any]]:
+    """One page of touchpoints in (touchpoint_date, touchpoint_id) order."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if kind:
+        clauses.append("kind = ?")
+        params.append(kind)
+    if after is not None:
+        clauses.append("(touchpoint_date, touchpoint_id) > (?, ?)")
+        params.extend(after)
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    sql = (f"SELECT * FROM touchpoints{where} "
+           "ORDER BY touchpoint_date, touchpoint_id LIMIT ?")
+    return list(db.query(sql, [*params, limit]))
+
+
+def iter_touchpoints(db: Database) -> Iterator[dict[str, Any]]:
+    after: tuple[str, str] | None = None
+    while True:
+        page = page_touchpoints(db, after=after)
+        yield from page
+        if len(page) < 500:
+            return
+        after = (page[-1]["touchpoint_date"], page[-1]["touchpoint_id"])
+
+
+def count_rows(db: Database, table: str) -> int:
+    return int(db.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0])
+
+
+Rows = list[dict[str, Any]]
+
+
+def cookie_timeline(db: Database, cookie_id: str) -> tuple[Rows, Rows]:
+    """The sessions and call Tasks of one cookie, in time order (for the detail view)."""
+    sessions = list(db.query(
+        "SELECT id, started_at, channel, landing_page, is_deleted FROM sessions "
+        "WHERE cookie_id = ? ORDER BY started_at, id", [cookie_id]))
+    calls = list(db.query(
+        "SELECT t.id, t.call_at, t.type, o.status FROM tasks t "
+        "LEFT JOIN call_outcomes o ON o.task_id = t.id "
+        "WHERE t.bizible_id = ? AND t.is_call = 1 ORDER BY t.call_at, t.id", [cookie_id]))
+    return sessions, calls
+
+
+def last_import(db: Database) -> dict[str, Any] | None:
+    rows = list(db.query("SELECT * FROM imports ORDER BY id DESC LIMIT 1"))
+    return rows[0] if rows else None
+
+
+def last_match(db: Database) -> dict[str, Any] | None:
+    rows = list(db.query("SELECT * FROM match_runs ORDER BY id DESC LIMIT 1"))
+    return rows[0] if rows else None
+
+
+def recent_imports(db: Database, limit: int = 200) -> list[dict[str, Any]]:
+    return list(db.query("SELECT * FROM imports ORDER BY id DESC LIMIT ?", [limit]))
+
+
+def page_rejects(db: Database, limit: int = 500, offset: int = 0) -> list[dict[str, Any]]:
+    return list(db.query(
+        "SELECT file, line, kind, reason FROM rejects ORDER BY file, line LIMIT ? OFFSET ?",
+        [limit, offset]))
