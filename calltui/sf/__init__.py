@@ -1,0 +1,1 @@
+"""Salesforce access for calltui: transport, client factory and sync helpers."""
