@@ -1,0 +1,209 @@
+"""The command line: output contracts (SPEC §4 keys) and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from calltui import cli as cli_module
+from calltui.cli import cli
+from tests.conftest import SAMPLE_SESSIONS, SAMPLE_TASKS
+
+CALL_KEYS = {"task_id", "call_at", "bizible_id", "status", "flags", "session_id",
+             "compared_session_id", "gap_seconds", "touchpoint_type", "medium", "channel"}
+TOUCHPOINT_KEYS = {"touchpoint_id", "kind", "task_id", "session_id", "person_key",
+                   "touchpoint_date", "touchpoint_type", "medium", "channel", "source",
+                   "campaign", "landing_page", "referrer_page", "position", "u_shaped_credit"}
+
+
+def run(db: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--db", str(db), *args], catch_exceptions=False)
+
+
+@pytest.fixture
+def matched_db(tmp_path: Path) -> Path:
+    db = tmp_path / "c.db"
+    assert run(db, "import", str(SAMPLE_TASKS), str(SAMPLE_SESSIONS)).exit_code == 0
+    assert run(db, "match").exit_code == 0
+    return db
+
+
+def test_report_calls_json_has_exactly_the_spec_keys(matched_db: Path) -> None:
+    result = run(matched_db, "report", "calls", "--format", "json")
+    rows = json.loads(result.stdout)
+    assert [set(r) for r in rows] == [CALL_KEYS] * 4
+    first = next(r for r in rows if r["task_id"] == "00T5g00000AbCdEAAV")
+    assert first == {
+        "task_id": "00T5g00000AbCdEAAV", "call_at": "2026-03-02T13:05:00.000Z",
+        "bizible_id": "a3f9c2d417e84b0c9d1e5f6a7b8c9d0e", "status": "outside_window",
+        "flags": ["duplicate_call"], "session_id": None,
+        "compared_session_id": "2026-03-02:12-17-04-1180220.a3f9c2d417e84b0c",
+        "gap_seconds": 2876.0, "touchpoint_type": "Call", "medium": "Call", "channel": None,
+    }
+
+
+def test_report_calls_csv_has_the_same_columns(matched_db: Path) -> None:
+    lines = run(matched_db, "report", "calls", "--format", "csv").stdout.splitlines()
+    assert lines[0].split(",") == ["task_id", "call_at", "bizible_id", "status", "flags",
+                                   "session_id", "compared_session_id", "gap_seconds",
+                                   "touchpoint_type", "medium", "channel"]
+    assert len(lines) == 5
+    assert "call_time_fallback;type_blank" in lines[1]
+
+
+def test_report_filters_by_status_and_flag(matched_db: Path) -> None:
+    rows = json.loads(run(matched_db, "report", "calls", "--format", "json", "--status",
+                          "missing_bizible_id").stdout)
+    assert [r["task_id"] for r in rows] == ["00T5g00000AbCdGAAV"]
+    rows = json.loads(run(matched_db, "report", "calls", "--format", "json", "--flag",
+                          "duplicate_call").stdout)
+    assert {r["task_id"] for r in rows} == {"00T5g00000AbCdEAAV", "00T5g00000AbCdHAAV"}
+
+
+def test_report_touchpoints_json(matched_db: Path) -> None:
+    rows = json.loads(run(matched_db, "report", "touchpoints", "--format", "json").stdout)
+    assert all(set(r) == TOUCHPOINT_KEYS for r in rows)
+    by_id = {r["touchpoint_id"]: r for r in rows}
+    call = by_id["call-00T5g00000AbCdFAAV"]
+    assert (call["kind"], call["touchpoint_type"], call["medium"], call["channel"],
+            call["position"], call["u_shaped_credit"]) == (
+        "call_session", "Web Visit", "social", "Social.LinkedIn", "FT, LC", 1.0)
+
+
+def test_report_table_is_the_default(matched_db: Path) -> None:
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(cli, ["--db", str(matched_db), "report",
+                                                            "calls"])
+    assert result.exit_code == 0
+    row = next(line for line in result.stdout.splitlines() if "00T5g00000AbCdEAAV" in line)
+    assert "outside_window" in row and "duplicate_call" in row
+
+
+def test_explain_json(matched_db: Path) -> None:
+    doc = json.loads(run(matched_db, "explain", "00T5g00000AbCdEAAV", "--format",
+                         "json").stdout)
+    assert set(doc) == {"task_id", "status", "flags", "explanation", "evidence"}
+    assert doc["status"] == "outside_window"
+    assert "47 min 56 s" in doc["explanation"]
+    ev = doc["evidence"]
+    assert ev["nearest_before"] == {"session_id": "2026-03-02:12-17-04-1180220.a3f9c2d417e84b0c",
+                                    "started_at": "2026-03-02T12:17:04.000Z",
+                                    "gap_seconds": 2876.0}
+    assert ev["nearest_after"] is None
+    assert [c["id"] for c in ev["cookie_calls"]] == ["00T5g00000AbCdEAAV", "00T5g00000AbCdHAAV"]
+
+
+def test_explain_missing_names_the_vendor(matched_db: Path) -> None:
+    result = run(matched_db, "explain", "00T5g00000AbCdGAAV")
+    assert "Escalate to the call-tracking vendor" in result.stdout
+
+
+def test_explain_unknown_task_is_one_line_error(matched_db: Path) -> None:
+    result = CliRunner().invoke(cli, ["--db", str(matched_db), "explain", "00TNOPE"])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: no call Task '00TNOPE' in {matched_db} (is it a call, and was it imported?)"]
+
+
+def test_report_before_match_is_one_line_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "x.db"), "report", "calls"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: nothing matched yet")
+
+
+def test_import_refuses_unknown_file_but_imports_the_rest(tmp_path: Path) -> None:
+    bad = tmp_path / "orders.csv"
+    bad.write_text("order_id,amount\n1,2\n")
+    db = tmp_path / "c.db"
+    result = CliRunner().invoke(cli, ["--db", str(db), "import", str(bad), str(SAMPLE_TASKS)])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        f"error: {bad}: not a calltui input")
+    assert "Traceback" not in result.output
+    assert run(db, "match").exit_code == 0
+
+
+def test_import_missing_file(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "c.db"), "import",
+                                      str(tmp_path / "nope.csv")])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == f"error: {tmp_path / 'nope.csv'}: no such file"
+
+
+def test_bad_source_tz(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "c.db"), "import", "--source-tz",
+                                      "Mars/Olympus", str(SAMPLE_TASKS)])
+    assert result.exit_code == 2
+    assert "unknown time zone 'Mars/Olympus'" in result.stderr
+
+
+def test_config_file_sets_the_window(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("[match]\nwindow_minutes = 60\n")
+    db = tmp_path / "c.db"
+    run(db, "import", str(SAMPLE_TASKS), str(SAMPLE_SESSIONS))
+    CliRunner().invoke(cli, ["--db", str(db), "--config", str(config), "match"])
+    rows = json.loads(run(db, "report", "calls", "--format", "json").stdout)
+    assert {r["status"] for r in rows} == {"matched", "missing_bizible_id"}
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[match\n", "config file"),
+    ("[match]\nanchor = 'end'\n", "anchor must be 'start' or 'activity'"),
+    ("[salesforce]\npassword = 'x'\n", "secrets do not belong in the config file"),
+])
+def test_bad_config_is_one_line_error(tmp_path: Path, text: str, message: str) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(text)
+    result = CliRunner().invoke(cli, ["--config", str(config), "match"])
+    assert result.exit_code == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_db_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "env.db"
+    monkeypatch.setenv("CALLTUI_DB", str(db))
+    result = CliRunner().invoke(cli, ["import", str(SAMPLE_TASKS)])
+    assert result.exit_code == 0 and db.exists()
+
+
+def test_main_turns_unexpected_errors_into_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(cli_module, "cli", boom)
+    monkeypatch.setattr(sys, "argv", ["calltui", "match"])
+    with pytest.raises(SystemExit) as info:
+        cli_module.main()
+    assert info.value.code == 1
+    assert capsys.readouterr().err.startswith("error: RuntimeError: disk on fire")
+
+
+def test_demo_without_a_terminal(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    result = run(db, "demo", "--no-tui", "--calls", "300")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(run(db, "report", "calls", "--format", "json").stdout)
+    assert len(rows) >= 300
+    assert {r["status"] for r in rows} == {"matched", "outside_window", "call_before_session",
+                                           "unknown_bizible_id", "missing_bizible_id",
+                                           "deleted"}
+    flags = {f for r in rows for f in r["flags"]}
+    assert flags == {"type_blank", "placeholder_bizible_id", "malformed_bizible_id",
+                     "duplicate_call", "no_person", "call_time_fallback"}
+
+
+def test_demo_refuses_a_database_with_real_data(matched_db: Path) -> None:
+    result = CliRunner().invoke(cli, ["--db", str(matched_db), "demo", "--no-tui"])
+    assert result.exit_code == 1
+    assert "holds data that is not the demo's" in result.stderr
+
+
+def test_every_command_has_help() -> None:
+    for name, command in cli.commands.items():
+        assert command.help, name

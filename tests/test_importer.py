@@ -1,0 +1,255 @@
+"""``calltui import`` on every input shape, and every kind of bad input."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlite_utils import Database
+
+from calltui import store
+from calltui.importer import FileRefused, import_file
+from calltui.match import run_match
+from tests.conftest import SAMPLE_SESSIONS, SAMPLE_TASKS
+
+EXPECTED = {  # shared/samples/README.md
+    "00T5g00000AbCdEAAV": ("outside_window", ["duplicate_call"]),
+    "00T5g00000AbCdFAAV": ("matched", ["call_time_fallback", "type_blank"]),
+    "00T5g00000AbCdGAAV": ("missing_bizible_id", ["call_time_fallback", "no_person"]),
+    "00T5g00000AbCdHAAV": ("outside_window", ["duplicate_call"]),
+}
+SESSION_HEADER = "ID,COOKIE_ID,EVENT_DATE,CHANNEL,MEDIUM,IS_DELETED"
+COOKIE = "a3f9c2d417e84b0c9d1e5f6a7b8c9d0e"
+
+
+def outcomes(db: Database) -> dict[str, tuple[str, list[str]]]:
+    return {r["task_id"]: (r["status"], [f for f in r["flags"].split(",") if f])
+            for r in db.query("SELECT task_id, status, flags FROM call_outcomes")}
+
+
+def snapshot(db: Database) -> dict[str, list[dict[str, Any]]]:
+    return {t: list(db.query(f"SELECT * FROM {t} ORDER BY 1")) for t in
+            ("tasks", "sessions", "rejects")}
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def sample_records() -> list[dict[str, Any]]:
+    return list(json.loads(SAMPLE_TASKS.read_text())["records"])
+
+
+def test_samples_give_the_documented_statuses_and_flags(db: Database) -> None:
+    assert import_file(db, SAMPLE_TASKS).stored == 4
+    assert import_file(db, SAMPLE_SESSIONS).stored == 3
+    run_match(db)
+    assert outcomes(db) == EXPECTED
+
+
+def test_reimport_changes_nothing(db: Database) -> None:
+    import_file(db, SAMPLE_TASKS)
+    import_file(db, SAMPLE_SESSIONS)
+    before = snapshot(db)
+    import_file(db, SAMPLE_TASKS)
+    import_file(db, SAMPLE_SESSIONS)
+    assert snapshot(db) == before
+
+
+def test_task_json_shapes_all_read_the_same(db: Database, tmp_path: Path) -> None:
+    records = sample_records()
+    page = {"totalSize": 4, "done": True, "records": records}
+    pages = [{"totalSize": 4, "done": False, "records": records[:2]},
+             {"totalSize": 4, "done": True, "records": records[2:]}]
+    for name, body in (("page.json", page), ("pages.json", pages), ("list.json", records)):
+        result = import_file(db, write(tmp_path / name, json.dumps(body)))
+        assert (result.kind, result.read, result.stored) == ("tasks", 4, 4)
+
+
+def test_data_loader_csv_with_capital_headers(db: Database, tmp_path: Path) -> None:
+    path = write(tmp_path / "extract.csv", (
+        '"ID","TYPE","WHOID","CREATEDDATE","COMPLETEDDATETIME","ISDELETED",'
+        '"BIZIBLE2__BIZIBLEID__C","BIZIBLE2__BIZIBLE_TOUCHPOINT_DATE__C"\n'
+        f'"00T5g00000AbCdEAAV","Call","00Q5g00000XyZ12EAF","2026-03-02T13:06:10.000Z",'
+        f'"2026-03-02T13:05:00.000Z","false","{COOKIE.upper()}",""\n'))
+    result = import_file(db, path)
+    assert (result.kind, result.stored, result.rejected) == ("tasks", 1, 0)
+    row = db.table("tasks").get("00T5g00000AbCdEAAV")
+    assert row["bizible_id"] == COOKIE
+    assert (row["call_at"], row["call_at_field"]) == ("2026-03-02T13:05:00.000Z",
+                                                      "CompletedDateTime")
+    assert row["is_deleted"] == 0
+
+
+def test_sessions_csv_gz_and_json_lines(db: Database, tmp_path: Path) -> None:
+    gz = tmp_path / "BIZ_SESSIONS.csv.gz"
+    gz.write_bytes(gzip.compress(SAMPLE_SESSIONS.read_bytes()))
+    assert import_file(db, gz).stored == 3
+    lines = tmp_path / "sessions.jsonl"
+    lines.write_text("\n".join(json.dumps(
+        {"id": f"S{i}", "cookie_id": COOKIE, "event_date": "2026-03-02 12:00:00.000",
+         "channel": "Direct"}) for i in range(3)) + "\n")
+    result = import_file(db, lines)
+    assert (result.kind, result.stored) == ("sessions", 3)
+    assert db.table("sessions").get("S1")["started_at"] == "2026-03-02T12:00:00.000Z"
+
+
+def test_headers_are_case_insensitive_and_modified_date_may_have_a_space(
+    db: Database, tmp_path: Path
+) -> None:
+    path = write(tmp_path / "s.csv", "id,Cookie_Id,event_date,MODIFIED DATE\n"
+                 f"S1,{COOKIE},2026-03-02 12:00:00.000,2026-03-02 12:30:00.000\n")
+    import_file(db, path)
+    assert db.table("sessions").get("S1")["modified_date"] == "2026-03-02T12:30:00.000Z"
+
+
+def test_page_views_and_form_submits(db: Database, tmp_path: Path) -> None:
+    pv = write(tmp_path / "pv.csv", "ID,COOKIE_ID,SESSION_ID,EVENT_DATE,CURRENT_PAGE\n"
+               f"P1,{COOKIE},S1,2026-03-02 12:20:00.000,https://x.test/\n")
+    fs = write(tmp_path / "fs.csv", "ID,COOKIE_ID,SESSION_ID,EVENT_DATE,FORM_TYPE,EMAIL\n"
+               f"F1,{COOKIE},S1,2026-03-02 12:21:00.000,Contact,a@b.test\n")
+    assert import_file(db, pv).kind == "page-views"
+    assert import_file(db, fs).kind == "form-submits"
+    assert db.table("form_submits").get("F1")["event_at"] == "2026-03-02T12:21:00.000Z"
+
+
+def test_deleted_sessions_take_no_part(db: Database, tmp_path: Path) -> None:
+    import_file(db, SAMPLE_TASKS)
+    lines = SAMPLE_SESSIONS.read_text().splitlines()
+    lines[2] = lines[2][: -len("false")] + "true"  # the LinkedIn session of the matched call
+    import_file(db, write(tmp_path / "s.csv", "\n".join(lines) + "\n"))
+    run_match(db)
+    assert outcomes(db)["00T5g00000AbCdFAAV"][0] == "call_before_session"
+
+
+def test_bad_timestamp_row_is_rejected_with_file_line_and_reason(
+    db: Database, tmp_path: Path
+) -> None:
+    path = write(tmp_path / "s.csv", f"{SESSION_HEADER}\n"
+                 f"S1,{COOKIE},2026-03-02 12:00:00.000,Direct,,false\n"
+                 f"S2,{COOKIE},yesterday at noon,Direct,,false\n"
+                 f"S3,{COOKIE},2026-03-02 13:00:00.000,Direct,,false\n")
+    result = import_file(db, path)
+    assert (result.read, result.stored, result.rejected) == (3, 2, 1)
+    [reject] = store.page_rejects(db)
+    assert reject == {"file": str(path), "line": 3, "kind": "sessions",
+                      "reason": "EVENT_DATE: bad timestamp 'yesterday at noon'"}
+
+
+def test_rejected_rows_keep_their_line_across_embedded_newlines(
+    db: Database, tmp_path: Path
+) -> None:
+    path = write(tmp_path / "t.csv", "Id,Description,CreatedDate\n"
+                 '00T5g00000AbCdEAAV,"two\nlines",2026-03-02T13:06:10.000Z\n'
+                 "00T5g00000AbCdFAAV,x,not a date\n")
+    import_file(db, path)
+    assert [(r["line"], r["reason"]) for r in store.page_rejects(db)] == [
+        (4, "created_date: bad timestamp 'not a date'")]
+
+
+def test_task_rows_without_id_or_call_time_are_rejected(db: Database, tmp_path: Path) -> None:
+    records = sample_records()
+    records[0]["Id"] = ""
+    records[1]["Id"] = "not-an-id!"
+    for field in ("CreatedDate", "CompletedDateTime", "bizible2__Bizible_Touchpoint_Date__c"):
+        records[2][field] = None
+    result = import_file(db, write(tmp_path / "t.json", json.dumps(records)))
+    assert (result.stored, result.rejected) == (1, 3)
+    reasons = sorted(r["reason"] for r in store.page_rejects(db))
+    assert reasons[0] == "Id 'not-an-id!' is not a Salesforce Id"
+    assert reasons[1] == "missing Id"
+    assert reasons[2].startswith("no call time:")
+
+
+def test_rejects_are_replaced_when_the_file_is_fixed(db: Database, tmp_path: Path) -> None:
+    path = write(tmp_path / "s.csv", f"{SESSION_HEADER}\nS1,{COOKIE},bad,Direct,,false\n")
+    import_file(db, path)
+    assert len(store.page_rejects(db)) == 1
+    import_file(db, path)
+    assert len(store.page_rejects(db)) == 1
+    write(path, f"{SESSION_HEADER}\nS1,{COOKIE},2026-03-02 12:00:00,Direct,,false\n")
+    import_file(db, path)
+    assert store.page_rejects(db) == []
+
+
+def test_missing_required_column_refuses_the_file(db: Database, tmp_path: Path) -> None:
+    path = write(tmp_path / "s.csv", f"ID,COOKIE_ID,CHANNEL\nS1,{COOKIE},Direct\n")
+    with pytest.raises(FileRefused) as info:
+        import_file(db, path, "sessions")
+    assert str(info.value) == f"{path}: missing required column EVENT_DATE for sessions"
+
+
+def test_unknown_file_kind_is_refused_naming_the_file(db: Database, tmp_path: Path) -> None:
+    path = write(tmp_path / "orders.csv", "order_id,amount\n1,20\n")
+    with pytest.raises(FileRefused, match=r"orders\.csv: not a calltui input"):
+        import_file(db, path)
+    assert store.count_rows(db, "tasks") == 0
+
+
+def test_empty_file_is_refused(db: Database, tmp_path: Path) -> None:
+    for name, text in (("empty.csv", ""), ("blank.json", "  \n\n")):
+        with pytest.raises(FileRefused, match=f"{name}: empty file"):
+            import_file(db, write(tmp_path / name, text))
+
+
+def test_header_only_csv_imports_nothing(db: Database, tmp_path: Path) -> None:
+    result = import_file(db, write(tmp_path / "s.csv", SESSION_HEADER + "\n"))
+    assert (result.read, result.stored) == (0, 0)
+
+
+def test_truncated_json_is_refused_and_stored_rows_are_kept(
+    db: Database, tmp_path: Path
+) -> None:
+    import_file(db, SAMPLE_TASKS)
+    before = snapshot(db)
+    text = SAMPLE_TASKS.read_text()
+    path = write(tmp_path / "cut.json", text[: len(text) // 2])
+    with pytest.raises(FileRefused, match=r"cut\.json: not valid JSON \(truncated\?\) at line"):
+        import_file(db, path)
+    assert snapshot(db) == before
+    [run] = [r for r in store.recent_imports(db) if r["file"] == str(path)]
+    assert run["status"] == "refused"
+
+
+def test_truncated_json_lines_keep_the_good_lines(db: Database, tmp_path: Path) -> None:
+    good = json.dumps({"ID": "S1", "COOKIE_ID": COOKIE, "EVENT_DATE": "2026-03-02 12:00:00"})
+    path = write(tmp_path / "s.jsonl", good + "\n" + good.replace("S1", "S2")[:30])
+    result = import_file(db, path)
+    assert (result.stored, result.rejected) == (1, 1)
+    [reject] = store.page_rejects(db)
+    assert reject["line"] == 2 and reject["reason"].startswith("not valid JSON")
+
+
+def test_wrong_field_count_row_is_rejected(db: Database, tmp_path: Path) -> None:
+    path = write(tmp_path / "s.csv", f"{SESSION_HEADER}\nS1,{COOKIE}\n")
+    import_file(db, path)
+    assert store.page_rejects(db)[0]["reason"] == "2 fields, header has 6"
+
+
+def test_placeholder_cookie_session_is_rejected(db: Database, tmp_path: Path) -> None:
+    path = write(tmp_path / "s.csv", f"{SESSION_HEADER}\nS1,undefined,2026-03-02 12:00,,,false\n")
+    import_file(db, path)
+    assert store.page_rejects(db)[0]["reason"] == "COOKIE_ID is a placeholder ('undefined')"
+
+
+def test_partial_task_update_keeps_stored_columns(db: Database, tmp_path: Path) -> None:
+    """Field report 6: upserting {Id, Status} must not erase the stored BizibleId."""
+    import_file(db, SAMPLE_TASKS)
+    update = [{"Id": "00T5g00000AbCdEAAV", "Status": "Closed"},
+              {**sample_records()[1], "Id": "00T5g00000AbCdXAAV"}]
+    import_file(db, write(tmp_path / "u.json", json.dumps(update)))
+    row = db.table("tasks").get("00T5g00000AbCdEAAV")
+    assert (row["status"], row["bizible_id"]) == ("Closed", COOKIE)
+    assert row["call_at"] == "2026-03-02T13:05:00.000Z"
+
+
+def test_source_tz_reads_naive_warehouse_times(db: Database, tmp_path: Path) -> None:
+    from zoneinfo import ZoneInfo
+
+    path = write(tmp_path / "s.csv", f"{SESSION_HEADER}\nS1,{COOKIE},2026-03-02 13:00,,,false\n")
+    import_file(db, path, naive_tz=ZoneInfo("America/New_York"))
+    assert db.table("sessions").get("S1")["started_at"] == "2026-03-02T18:00:00.000Z"
