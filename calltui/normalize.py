@@ -93,7 +93,28 @@ def to_ts(value: object, naive_tz: tzinfo = UTC) -> str | None:
     """Normalise a timestamp to the stored form; blank gives None."""
     if is_blank(value):
         return None
+    if isinstance(value, str):
+        fast = _fast_utc(value.strip(), naive_tz)
+        if fast is not None:
+            return fast
     return format_ts(parse_ts(value, naive_tz))
+
+
+def _fast_utc(text: str, naive_tz: tzinfo) -> str | None:
+    """The common case without datetime arithmetic: already UTC (``Z``, ``+0000`` or naive UTC)."""
+    m = _TS.match(text)
+    if m is None or m.group(8) not in (None, "Z", "z", "+0000", "+00:00", "+00"):
+        return None
+    if m.group(8) is None and naive_tz is not UTC:
+        return None
+    year, month, day, hour, minute = (int(m.group(i)) for i in range(1, 6))
+    second = int(m.group(6) or 0)
+    try:
+        datetime(year, month, day, hour, minute, second)  # noqa: DTZ001 - range check only
+    except ValueError:
+        return None  # parse_ts raises with the message
+    millis = (m.group(7) or "0")[:3].ljust(3, "0")
+    return f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}.{millis}Z"
 
 
 def parse_date(value: object) -> str | None:
