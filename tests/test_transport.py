@@ -101,7 +101,7 @@ class _SlowEcho(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802
         if self.path.startswith("/slow"):
-            threading.Event().wait(0.5)
+            threading.Event().wait(0.3)
         body = self.path.encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
@@ -113,7 +113,7 @@ class _SlowEcho(BaseHTTPRequestHandler):
 def echo_url() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowEcho)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()

@@ -118,8 +118,9 @@ class FakeOrg:
             server = _Server(("127.0.0.1", 0), _Handler)
             server.org = self
             self._server = server
-            self._thread = threading.Thread(target=server.serve_forever, name="fakeorg",
-                                            daemon=True)
+            # A short poll interval keeps stop() fast (shutdown waits for one poll).
+            self._thread = threading.Thread(target=server.serve_forever, args=(0.05,),
+                                            name="fakeorg", daemon=True)
             self._thread.start()
         return self.url
 
