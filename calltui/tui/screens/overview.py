@@ -1,0 +1,100 @@
+"""Overview: counts per status and flag, match rate, last import and match, calls by channel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.widgets import DataTable, Static
+
+from calltui import store
+from calltui.models import Flag, Status
+from calltui.tui.format import short_ts
+from calltui.tui.screens.base import DataScreen
+
+__all__ = ["OverviewScreen", "match_rate"]
+
+STATUS_MODE = {
+    Status.MISSING_BIZIBLE_ID: "missing",
+    Status.OUTSIDE_WINDOW: "unmatched",
+    Status.CALL_BEFORE_SESSION: "unmatched",
+    Status.UNKNOWN_BIZIBLE_ID: "unmatched",
+}
+"""Enter on a status row opens the screen listing those calls."""
+
+
+def match_rate(by_status: dict[str, int]) -> float | None:
+    """Matched calls over calls that are not deleted; None when there are none."""
+    live = sum(by_status.values()) - by_status.get(Status.DELETED, 0)
+    return by_status.get(Status.MATCHED, 0) / live if live else None
+
+
+def _last_import(row: dict[str, Any] | None) -> str:
+    if row is None:
+        return "never"
+    when = short_ts(row["finished_at"] or row["started_at"])
+    return (f"{row['file']} ({row['kind'] or '?'}, {row['status']}, {row['rows_stored']} stored, "
+            f"{row['rows_rejected']} rejected) at {when} UTC")
+
+
+def _last_match(row: dict[str, Any] | None) -> str:
+    if row is None:
+        return "never: press r to run the match"
+    return (f"{short_ts(row['finished_at'] or row['started_at'])} UTC, {row['calls']} calls, "
+            f"window {row['window_minutes']:g} min from {row['anchor']}")
+
+
+class OverviewScreen(DataScreen):
+    """What went right and wrong, at a glance."""
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(id="summary")
+        with Horizontal(id="overview-tables"):
+            yield DataTable(id="by-status", cursor_type="row")
+            yield DataTable(id="by-flag", cursor_type="row")
+            yield DataTable(id="by-channel", cursor_type="row")
+
+    def on_mount(self) -> None:
+        for table_id, first in (("by-status", "Status"), ("by-flag", "Flag"),
+                                ("by-channel", "Channel (call touchpoints)")):
+            table = self.query_one(f"#{table_id}", DataTable)
+            table.add_column(first, key="name")
+            table.add_column("Calls", key="n")
+        super().on_mount()
+
+    def load(self, initial: bool) -> None:
+        db = self.state.db
+        by_status = store.counts_by_status(db)
+        self._fill("by-status", [(s.value, by_status.get(s, 0)) for s in Status])
+        by_flag = store.counts_by_flag(db)
+        self._fill("by-flag", [(f.value, by_flag.get(f, 0)) for f in Flag])
+        self._fill("by-channel", list(store.counts_by_channel(db).items()))
+        rate = match_rate(by_status)
+        live = sum(by_status.values()) - by_status.get(Status.DELETED, 0)
+        matched = by_status.get(Status.MATCHED, 0)
+        rate_text = "—" if rate is None else f"{rate:.1%} ({matched:,} of {live:,})"
+        self.query_one("#summary", Static).update(Content.from_markup(
+            "[b]Calls[/b] $calls   [b]Match rate[/b] $rate   [b]Tasks[/b] $tasks   "
+            "[b]Sessions[/b] $sessions\n[b]Last import[/b] $imp\n[b]Last match[/b] $match",
+            calls=f"{sum(by_status.values()):,}", rate=rate_text,
+            tasks=f"{store.count_rows(db, 'tasks'):,}",
+            sessions=f"{store.count_rows(db, 'sessions'):,}",
+            imp=_last_import(store.last_import(db)), match=_last_match(store.last_match(db)),
+        ))
+
+    def _fill(self, table_id: str, rows: list[tuple[str, int]]) -> None:
+        table = self.query_one(f"#{table_id}", DataTable)
+        keep = table.cursor_row
+        table.clear()
+        for name, n in rows:
+            table.add_row(Text(name), f"{n:,}", key=name)
+        if table.row_count:
+            table.move_cursor(row=min(keep, table.row_count - 1))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "by-status" and event.row_key.value in STATUS_MODE:
+            self.app.switch_mode(STATUS_MODE[Status(event.row_key.value)])
+
