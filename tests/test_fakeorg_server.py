@@ -639,3 +639,54 @@ def test_server_never_prints_secrets(capfd: pytest.CaptureFixture[str]) -> None:
     for secret in ("S3cret!", "T0KEN", session_id):
         assert secret not in out and secret not in err
     assert err == ""
+
+
+def test_other_api_versions_and_unknown_paths(org: FakeOrg) -> None:
+    org.add_tasks(make_tasks(1))
+    sf = Salesforce(username=org.username, password=org.password,
+                    security_token=org.security_token, version="62.0",
+                    session=EndpointSession(org.url))
+    assert sf.query("SELECT Id FROM Task")["records"][0]["attributes"]["url"].startswith(
+        "/services/data/v62.0/sobjects/Task/")
+    sid = sf.session_id
+    for path in ("/services/data/latest/query", "/services/data/v59.0/nothing", "/x"):
+        response = raw(org, "GET", path, sid)
+        assert response.status_code == 404
+        assert response.json() == [{"message": "The requested resource does not exist",
+                                    "errorCode": "NOT_FOUND"}]
+    assert "Sforce-Limit-Info" in raw(org, "GET", "/services/data/latest/x", sid).headers
+    assert raw(org, "GET", f"{org.data_path}/limits/", sid).status_code == 200
+    assert raw(org, "POST", f"{org.data_path}/limits", sid).status_code == 405
+
+
+def test_bulk2_results_without_polling_abort_and_delete(org: FakeOrg) -> None:
+    org.add_tasks(make_tasks(2))
+    sid = login(org).session_id
+    jobs = f"{org.data_path}/jobs/query"
+    job = raw(org, "POST", jobs, sid, json={"operation": "query",
+                                           "query": "SELECT Id FROM Task"}).json()
+    results = raw(org, "GET", f"{jobs}/{job['id']}/results", sid)
+    assert results.status_code == 200 and results.headers["Sforce-NumberOfRecords"] == "2"
+    org.faults.bulk_polls_in_progress = 5
+    slow = raw(org, "POST", jobs, sid, json={"operation": "queryAll",
+                                            "query": "SELECT Id FROM Task"}).json()
+    aborted = raw(org, "PATCH", f"{jobs}/{slow['id']}", sid, json={"state": "Aborted"})
+    assert aborted.json()["state"] == "Aborted"
+    assert raw(org, "GET", f"{jobs}/{slow['id']}/results", sid).status_code == 412
+    assert raw(org, "DELETE", f"{jobs}/{slow['id']}", sid).status_code == 204
+    assert raw(org, "GET", f"{jobs}/{slow['id']}", sid).status_code == 404
+    count = raw(org, "POST", jobs, sid, json={"operation": "query",
+                                             "query": "SELECT COUNT() FROM Task"})
+    assert count.status_code == 400
+
+
+def test_bulk2_5xx_surfaces_as_general_error(org: FakeOrg) -> None:
+    sf = login(org)
+    org.faults.fail_5xx = [503]
+    with pytest.raises(SalesforceGeneralError):
+        list(sf.bulk2.Task.query("SELECT Id FROM Task", wait=0))
+    org.faults.request_limit_exceeded_after = 0
+    org.faults.fail_5xx = [500]
+    with pytest.raises(SalesforceRefusedRequest):
+        sf.query("SELECT Id FROM Task")
+    assert org.faults.fail_5xx == [500]  # a refused call does not use up a 5xx fault

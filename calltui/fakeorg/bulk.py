@@ -2,7 +2,9 @@
 
 A job snapshots its result rows when it is created (the org runs the query at
 once). Polling ``GET jobs/query/{id}`` answers ``InProgress`` for as many polls
-as the ``bulk_polls_in_progress`` fault asked for, then ``JobComplete``.
+as the ``bulk_polls_in_progress`` fault asked for, then ``JobComplete``; until
+then, results answer 412 ``JOB_NOT_COMPLETE``. ``PATCH`` ``{"state": "Aborted"}``
+aborts a job and ``DELETE`` removes it.
 
 Result pages are ``text/csv`` with a header row in SELECT order and every value
 double-quoted; ``None`` becomes ``""`` and datetimes use the ``...000Z`` form
@@ -79,6 +81,12 @@ class BulkJob:
             self.state = "InProgress"
         else:
             self.state = "JobComplete"
+
+    def is_complete(self) -> bool:
+        """Results are ready once no InProgress polls remain (even if nobody polled)."""
+        if self.state != "Aborted" and self.polls_in_progress == 0:
+            self.state = "JobComplete"
+        return self.state == "JobComplete"
 
     def info(self) -> dict[str, Any]:
         """The job-info JSON of create and poll calls."""
@@ -191,10 +199,26 @@ def route(org: FakeOrg, request: DataRequest) -> Response:
         with org.lock:
             org.jobs.pop(job.job_id, None)
         return Response(204, b"")
+    if method == "PATCH":
+        return _abort(org, job, request)
     if method != "GET":
-        return method_not_allowed(method, "GET,DELETE")
+        return method_not_allowed(method, "GET,PATCH,DELETE")
     with org.lock:
         job.poll()
+        return json_response(200, job.info())
+
+
+def _abort(org: FakeOrg, job: BulkJob, request: DataRequest) -> Response:
+    """``PATCH jobs/query/{id}`` with ``{"state": "Aborted"}`` (the only change allowed)."""
+    try:
+        wanted = json.loads(request.body or b"{}").get("state")
+    except (json.JSONDecodeError, AttributeError):
+        wanted = None
+    if wanted != "Aborted":
+        return error_response(400, "INVALIDJOBSTATE", f"Invalid job state: {wanted}")
+    with org.lock:
+        if job.state != "JobComplete":
+            job.state = "Aborted"
         return json_response(200, job.info())
 
 
@@ -223,7 +247,9 @@ def _create(org: FakeOrg, request: DataRequest) -> Response:
 
 
 def _results(org: FakeOrg, job: BulkJob, request: DataRequest) -> Response:
-    if job.state != "JobComplete":
+    with org.lock:
+        complete = job.is_complete()
+    if not complete:
         return error_response(412, "JOB_NOT_COMPLETE",
                               f"Job {job.job_id} is not yet complete: state {job.state}")
     locator = request.query.get("locator") or None

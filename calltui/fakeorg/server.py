@@ -23,6 +23,7 @@ import base64
 import binascii
 import copy
 import secrets
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -151,6 +152,14 @@ class FakeOrg:
         return f"http://127.0.0.1:{self.port}"
 
     @property
+    def data_path(self) -> str:
+        """``/services/data/v{api_version}``: handy for raw calls in tests.
+
+        The org answers any ``vNN.N`` in a URL; ``api_version`` is only this default.
+        """
+        return f"/services/data/v{self.api_version}"
+
+    @property
     def origin(self) -> str:
         """What the org tells clients its instance is (simple-salesforce wants https)."""
         return f"https://127.0.0.1:{self.port}"
@@ -174,8 +183,13 @@ class FakeOrg:
         return {f.name: f.type for f in self.fields}
 
     def add_field(self, name: str, field_type: str = "string", label: str | None = None) -> None:
-        """Add a custom field to Task (for orgs whose call-time field differs)."""
+        """Add a custom field to Task (for orgs whose call-time field differs).
+
+        ``field_type`` uses describe's names: string, datetime, date, boolean, int, double...
+        """
         with self.lock:
+            if name.lower() in {f.name.lower() for f in self.fields}:
+                raise ValueError(f"Task already has a field {name!r}")
             self.fields.append(wire.FieldDef(name, field_type, label or name, custom=True))
 
     def add_tasks(self, records: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -292,9 +306,10 @@ class FakeOrg:
 
     def run_modify_hook(self) -> None:
         """Fire ``faults.modify_during_query`` once (it is cleared before it runs)."""
-        hook = self.faults.modify_during_query
-        if hook is not None:
+        with self.lock:
+            hook = self.faults.modify_during_query
             self.faults.modify_during_query = None
+        if hook is not None:
             hook(self)
 
     # ------------------------------------------------------------------ HTTP entry
@@ -312,9 +327,8 @@ class FakeOrg:
         if segments == ["services", "oauth2", "token"]:
             return _oauth_token(self, method, headers, body)
         if segments[:2] == ["services", "data"] and len(segments) >= 3:
-            request = DataRequest(method, segments[2][1:], segments[3:], query, headers, body)
-            if not _is_version(segments[2]):
-                return not_found()
+            version = segments[2][1:] if _is_version(segments[2]) else ""
+            request = DataRequest(method, version, segments[3:], query, headers, body)
             return _data_call(self, request)
         return not_found()
 
@@ -325,6 +339,8 @@ class _Server(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Stay quiet when a client hung up (e.g. after a client-side timeout)."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -532,10 +548,10 @@ def _counted_call(org: FakeOrg, request: DataRequest, session_id: str) -> Respon
     faults = org.faults
     with org.lock:
         org.api_calls += 1
-        used = org.api_calls
-        status = faults.fail_5xx.pop(0) if faults.fail_5xx else None
-    limit = faults.request_limit_exceeded_after
-    if limit is not None and used > limit:
+        limit = faults.request_limit_exceeded_after
+        limited = limit is not None and org.api_calls > limit
+        status = faults.fail_5xx.pop(0) if faults.fail_5xx and not limited else None
+    if limited:
         return error_response(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
     if status is not None:
         code, message = _FAULT_ERRORS.get(status, ("UNKNOWN_EXCEPTION", "Server error"))
@@ -548,6 +564,8 @@ def _counted_call(org: FakeOrg, request: DataRequest, session_id: str) -> Respon
 
 def _route_data(org: FakeOrg, request: DataRequest) -> Response:
     segments, method = request.segments, request.method
+    if not request.version:  # not /services/data/vNN.N/...
+        return not_found()
     head = segments[0] if segments else ""
     if head in ("query", "queryAll") and len(segments) <= 2:
         if method != "GET":
