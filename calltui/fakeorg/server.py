@@ -63,10 +63,14 @@ class Faults:
     bulk_missing_locator: bool = False  # bulk result pages lack the Sforce-Locator header
     rest_done_without_next: bool = False  # a non-final page says done=false, no nextRecordsUrl
     bulk_polls_in_progress: int = 0  # job polls answering InProgress before JobComplete
-    modify_during_query: Callable[[FakeOrg], None] | None = None  # run once after a first page
+    # Called once, right after the first page of a REST query or bulk job is built. Later
+    # pages come from the snapshot taken when the query ran, so the change shows next sync.
+    modify_during_query: Callable[[FakeOrg], None] | None = None
 
 
 class RequestRecord(NamedTuple):
+    """One request as the org saw it: path without trailing slash, decoded query params."""
+
     method: str
     path: str
     query: dict[str, str]
