@@ -1,0 +1,321 @@
+"""The Textual app, driven with Pilot over databases built through the real core."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.text import Text
+from textual.widgets import DataTable, Static
+
+from calltui import store
+from calltui.config import Config
+from calltui.importer import import_file
+from calltui.match import run_match
+from calltui.models import MatchOptions
+from calltui.tui import app as app_module
+from calltui.tui.app import CalltuiApp
+from calltui.tui.format import human_gap, short_ts
+from calltui.tui.screens import (
+    CallsScreen,
+    DetailScreen,
+    LogScreen,
+    OverviewScreen,
+    TouchpointsScreen,
+)
+from calltui.tui.screens import detail as detail_module
+from calltui.tui.widgets import PagedTable
+
+DATA = Path(__file__).parent / "data"
+SIZE = (140, 40)
+MISSING_TASK = "00T5g00000AbCdGAAV"
+OUTSIDE_TASKS = ["00T5g00000AbCdEAAV", "00T5g00000AbCdHAAV"]
+
+
+def _build(db_path: Path, files: list[Path]) -> Path:
+    db = store.open_db(db_path)
+    for path in files:
+        import_file(db, path)
+    run_match(db)
+    db.close()
+    return db_path
+
+
+@pytest.fixture
+def sample_db(tmp_path: Path) -> Path:
+    """The four sample calls: matched 1, outside_window 2, missing_bizible_id 1."""
+    return _build(tmp_path / "samples.db",
+                  [DATA / "sf_tasks_page.json", DATA / "biz_sessions.csv"])
+
+
+@pytest.fixture
+def many_db(tmp_path: Path) -> Path:
+    """450 calls without a BizibleId (all missing_bizible_id) and 2 bad rows, as a REST page."""
+    records: list[dict[str, Any]] = [
+        {"attributes": {"type": "Task"}, "Id": f"00T00000000{i:04d}AAA", "Type": "Call",
+         "TaskSubtype": "Call", "WhoId": "00Q000000000001AAA", "IsDeleted": False,
+         "CreatedDate": f"2026-03-{1 + i // 100:02d}T{(i % 100) // 10 + 8:02d}:{i % 10:02d}:00"
+                        ".000+0000",
+         "bizible2__BizibleId__c": None}
+        for i in range(450)
+    ]
+    records[10:10] = [{"Id": "not-an-id", "CreatedDate": "2026-03-01T08:00:00.000+0000"},
+                      {"Id": "also-bad", "CreatedDate": "2026-03-01T08:00:00.000+0000"}]
+    path = tmp_path / "tasks.json"
+    path.write_text(json.dumps({"totalSize": 450, "done": True, "records": records}))
+    return _build(tmp_path / "many.db", [path])
+
+
+def _rows(table: DataTable[Any]) -> list[str]:
+    return [str(row.key.value) for row in table.ordered_rows]
+
+
+def _cell(table: DataTable[Any], key: str, column: int = 1) -> str:
+    value = table.get_row(key)[column]
+    return value.plain if isinstance(value, Text) else str(value)
+
+
+def _text(static: Static) -> str:
+    return str(static.content)
+
+
+async def _settle(app: CalltuiApp, pilot: Any) -> None:
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+# --- formatting ---------------------------------------------------------------------
+
+
+def test_human_gap_and_timestamps() -> None:
+    assert human_gap(2876) == "47 min 56 s"
+    assert human_gap(1800.001) == "30 min 0.001 s"
+    assert human_gap(-3700) == "-1 h 1 min"
+    assert human_gap(90061) == "1 d 1 h"
+    assert human_gap(None) == "—"
+    assert short_ts("2026-01-05T13:05:00.000Z") == "2026-01-05 13:05:00"
+    assert short_ts("2026-01-05T13:05:00.120Z") == "2026-01-05 13:05:00.120"
+
+
+# --- screens ------------------------------------------------------------------------------
+
+
+async def test_overview_shows_counts_and_match_rate(sample_db: Path) -> None:
+    app = CalltuiApp(sample_db, Config())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, OverviewScreen)
+        assert app.title == "calltui" and app.sub_title == str(sample_db)
+        status = screen.query_one("#by-status", DataTable)
+        assert _cell(status, "matched") == "1"
+        assert _cell(status, "outside_window") == "2"
+        assert _cell(status, "missing_bizible_id") == "1"
+        assert _cell(status, "deleted") == "0"
+        flags = screen.query_one("#by-flag", DataTable)
+        assert _cell(flags, "duplicate_call") == "2"
+        assert _cell(flags, "type_blank") == "1"
+        channels = screen.query_one("#by-channel", DataTable)
+        assert _cell(channels, "Social.LinkedIn") == "1"
+        summary = _text(screen.query_one("#summary", Static))
+        assert "25.0% (1 of 4)" in summary
+        assert "biz_sessions.csv" in summary
+        assert "window 30 min from start" in summary
+
+
+async def test_key_2_lists_exactly_the_call_missing_its_bizible_id(sample_db: Path) -> None:
+    app = CalltuiApp(sample_db, Config())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await pilot.pause()
+        assert isinstance(app.screen, CallsScreen)
+        table = app.screen.query_one(PagedTable)
+        assert _rows(table) == [MISSING_TASK]
+        assert table.total == 1
+        assert table.border_subtitle == "1 of 1"
+
+
+async def test_unmatched_list_and_detail_modal(sample_db: Path) -> None:
+    app = CalltuiApp(sample_db, Config())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await pilot.pause()
+        calls_screen = app.screen
+        assert isinstance(calls_screen, CallsScreen)
+        table = calls_screen.query_one(PagedTable)
+        assert _rows(table) == OUTSIDE_TASKS
+        assert _cell(table, OUTSIDE_TASKS[0], 3) == "47 min 56 s"
+        assert _cell(table, OUTSIDE_TASKS[0], 4) == "47 min 56 s before"
+
+        table.focus()
+        await pilot.press("enter")
+        await _settle(app, pilot)
+        detail = app.screen
+        assert isinstance(detail, DetailScreen)
+        assert detail.task_id == OUTSIDE_TASKS[0]
+        outcome = store.get_outcome(app.state.db, OUTSIDE_TASKS[0])
+        assert outcome is not None
+        assert _text(detail.query_one("#explanation", Static)) == outcome["explanation"]
+        head = _text(detail.query_one("#detail-head", Static))
+        assert "outside_window" in head and "duplicate_call" in head
+        evidence = _text(detail.query_one("#evidence", Static))
+        assert "bizible2__Bizible_Touchpoint_Date__c" in evidence
+        assert "a3f9c2d417e84b0c9d1e5f6a7b8c9d0e" in evidence
+        assert "47 min 56 s before the call" in evidence
+        timeline = detail.query_one("#timeline", DataTable)
+        kinds = [str(timeline.get_row_at(i)[1]) for i in range(timeline.row_count)]
+        assert kinds == ["session", "▶ this call", "call"]
+
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is calls_screen
+
+
+async def test_keys_switch_between_all_screens(sample_db: Path) -> None:
+    app = CalltuiApp(sample_db, Config())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        await pilot.pause()
+        assert isinstance(app.screen, TouchpointsScreen)
+        db = app.state.db
+        assert app.screen.query_one(PagedTable).total == store.count_rows(db, "touchpoints")
+        await pilot.press("5")
+        await pilot.pause()
+        assert isinstance(app.screen, LogScreen)
+        assert app.screen.query_one("#imports", DataTable).row_count == 2
+        await pilot.press("1")
+        await pilot.pause()
+        assert isinstance(app.screen, OverviewScreen)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Show Unmatched calls" in titles and "Re-run match" in titles
+
+
+async def test_log_shows_rejected_rows_with_file_line_and_reason(many_db: Path) -> None:
+    app = CalltuiApp(many_db, Config())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("5")
+        await pilot.pause()
+        rejects = app.screen.query_one("#rejects", PagedTable)
+        assert rejects.total == 2
+        rows = [[str(c) for c in rejects.get_row_at(i)] for i in range(rejects.row_count)]
+        assert [r[:3] for r in rows] == [["tasks.json", "11", "tasks"],
+                                         ["tasks.json", "12", "tasks"]]
+        assert "not a Salesforce Id" in rows[0][3]
+        imports = app.screen.query_one("#imports", DataTable)
+        assert [str(c) for c in imports.get_row_at(0)][5:8] == ["452", "450", "2"]
+
+
+# --- paging -------------------------------------------------------------------------------
+
+
+async def test_list_pages_from_sqlite_as_the_cursor_nears_the_end(many_db: Path) -> None:
+    app = CalltuiApp(many_db, Config())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await pilot.pause()
+        table = app.screen.query_one(PagedTable)
+        assert (table.loaded, table.total) == (200, 450)
+        assert table.border_subtitle == "200 of 450 (↓ more)"
+        table.focus()
+        await pilot.press("ctrl+end")  # to the last loaded row: one more page, no more
+        await pilot.pause()
+        assert table.loaded == 400
+        await pilot.press("pagedown")
+        await pilot.press("ctrl+end")
+        await pilot.pause()
+        assert table.loaded == 450
+        assert table.border_subtitle == "450 of 450"
+        keys = _rows(table)
+        assert len(set(keys)) == 450 and keys == sorted(keys)
+
+
+async def test_reload_keeps_the_cursor_on_the_same_task(many_db: Path) -> None:
+    app = CalltuiApp(many_db, Config())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await pilot.pause()
+        table = app.screen.query_one(PagedTable)
+        table.load_more()
+        table.move_cursor(row=250)
+        key = table.current_key
+        assert key is not None
+        earlier = _rows(table)[:10]
+        # Rows before the cursor disappear; the same Ids come back on each reload.
+        app.state.db.execute(
+            f"DELETE FROM call_outcomes WHERE task_id IN ({', '.join('?' * len(earlier))})",
+            earlier)
+        for _ in range(10):
+            table.reload()
+        assert table.current_key == key
+        assert table.cursor_row == 240
+        assert table.loaded == 400 and table.total == 440
+        assert len(set(_rows(table))) == table.loaded
+
+
+# --- workers --------------------------------------------------------------------------------
+
+
+async def test_r_reruns_the_match_in_a_worker_and_refreshes(sample_db: Path) -> None:
+    wide = Config(match=MatchOptions(window_minutes=60))
+    app = CalltuiApp(sample_db, wide)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        status = app.screen.query_one("#by-status", DataTable)
+        assert _cell(status, "matched") == "1"
+        await pilot.press("r")
+        await _settle(app, pilot)
+        assert app.busy == ""
+        assert _cell(status, "matched") == "3"
+        assert _cell(status, "outside_window") == "0"
+        assert "window 60 min" in _text(app.screen.query_one("#summary", Static))
+        # A screen not shown during the match reloads when it is shown again.
+        await pilot.press("3")
+        await pilot.pause()
+        assert _rows(app.screen.query_one(PagedTable)) == []
+
+
+async def test_a_failing_worker_is_one_notification_not_a_crash(
+    sample_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise ValueError("database disk image is malformed\nsecond line")
+
+    monkeypatch.setattr(app_module, "run_match", broken)
+    app = CalltuiApp(sample_db, Config())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("r")
+        await _settle(app, pilot)
+        messages = [n.message for n in app._notifications]
+        assert messages == ["match failed: database disk image is malformed"]
+        assert app.busy == "" and app.is_running
+
+
+async def test_detail_closed_while_its_worker_runs_raises_nothing(
+    sample_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = detail_module.read_document
+
+    def slow(db_path: Path, task_id: str) -> dict[str, Any] | None:
+        time.sleep(0.5)
+        return real(db_path, task_id)
+
+    monkeypatch.setattr(detail_module, "read_document", slow)
+    app = CalltuiApp(sample_db, Config())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await pilot.pause()
+        app.screen.query_one(PagedTable).focus()
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, DetailScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, CallsScreen)
+        await _settle(app, pilot)
+        await pilot.pause(0.6)  # the worker's read finishes while the app still runs
+        assert app.is_running
+        assert not app._notifications
+    assert app.return_code in (0, None)
