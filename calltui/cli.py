@@ -264,6 +264,87 @@ def _print_explanation(doc: dict[str, Any]) -> None:
     console.print(doc["explanation"])
 
 
+def _client(ctx: Context) -> Any:
+    """Log in with the environment's credentials; one-line errors, never a secret."""
+    from calltui.sf.auth import AuthError, credentials_from_env
+    from calltui.sf.client import SalesforceClient
+
+    try:
+        return SalesforceClient(credentials_from_env(os.environ, ctx.config.salesforce))
+    except AuthError as exc:
+        fail(str(exc))
+
+
+@cli.command()
+@click.option("--full", is_flag=True, help="Re-read every call Task, not just changes.")
+@click.option("--since", help="Re-read Tasks modified since this ISO time (UTC if no offset).")
+@click.option("--dry-run", is_flag=True, help="Print the SOQL and the counts; write nothing.")
+@pass_ctx
+def sync(ctx: Context, full: bool, since: str | None, dry_run: bool) -> None:
+    """Sync call Tasks from Salesforce (credentials from SF_* variables), then re-match.
+
+    Example: SF_USERNAME=admin@acme.com SF_PASSWORD=... SF_SECURITY_TOKEN=... calltui sync
+    """
+    from calltui.normalize import parse_ts
+    from calltui.sf.client import SyncError
+    from calltui.sync import SyncOptions, run_sync
+
+    try:
+        since_at = parse_ts(since) if since else None
+    except ValueError as exc:
+        fail(f"--since: {exc}", 2)
+    options = SyncOptions(full=full, since=since_at, dry_run=dry_run,
+                          fields=ctx.config.task_fields, **_sync_settings(ctx.config))
+    client = _client(ctx)
+    with _progress(err) as progress:
+        bar = progress.add_task("syncing Tasks", total=None)
+        try:
+            result = run_sync(ctx.db, client, options,
+                              on_progress=lambda d, t: progress.update(bar, completed=d, total=t))
+        except SyncError as exc:
+            fail(str(exc))
+    out = Console(highlight=False)
+    if dry_run:
+        for soql in result.soql:
+            click.echo(soql)
+        out.print(f"{result.count} call Tasks in the window ({result.mode}); nothing written")
+        return
+    out.print(f"Synced {result.upserted} Tasks ({result.deleted} deleted, {result.rejected} "
+              f"rejected) with {result.api_calls} API calls; usage {result.usage_after}")
+    summary = run_match(ctx.db, ctx.config.match)
+    out.print(_summary_table(summary, store.counts_by_flag(ctx.db)))
+
+
+def _sync_settings(config: Config) -> dict[str, Any]:
+    sf = config.salesforce
+    out: dict[str, Any] = {}
+    if "call_filter" in sf:
+        out["call_filter"] = str(sf["call_filter"])
+    if "bulk_threshold" in sf:
+        out["bulk_threshold"] = int(sf["bulk_threshold"])
+    return out
+
+
+@cli.command()
+@pass_ctx
+def doctor(ctx: Context) -> None:
+    """Check login, API version, fields and permissions, API usage and recent call Tasks."""
+    from calltui.doctor import run_doctor
+    from calltui.sf.client import SyncError
+
+    client = _client(ctx)
+    try:
+        checks = run_doctor(client, ctx.config.task_fields)
+    except SyncError as exc:
+        fail(str(exc))
+    table = Table("check", "", "detail", title="calltui doctor")
+    for check in checks:
+        table.add_row(check.name, "[green]ok[/]" if check.ok else "[red]FAIL[/]", check.detail)
+    Console(highlight=False).print(table)
+    if not all(c.ok for c in checks):
+        sys.exit(1)
+
+
 @cli.command()
 @click.option("--no-tui", is_flag=True, help="Print the summary and exit; never open the app.")
 @click.option("--calls", default=3000, show_default=True, help="How many call Tasks to make.")

@@ -120,6 +120,22 @@ CREATE INDEX touchpoints_task ON touchpoints (task_id)
 """
 
 
+@migrations()
+def m002_sync(db: Database) -> None:
+    """Sync watermarks and the sync log."""
+    db.execute(
+        "CREATE TABLE sync_state (object TEXT PRIMARY KEY, watermark TEXT NOT NULL, "
+        "updated_at TEXT NOT NULL)"
+    )
+    db.execute(
+        "CREATE TABLE sync_log (id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, "
+        "finished_at TEXT, mode TEXT NOT NULL, window_start TEXT, window_end TEXT, "
+        "rows_upserted INTEGER NOT NULL DEFAULT 0, rows_deleted INTEGER NOT NULL DEFAULT 0, "
+        "rows_rejected INTEGER NOT NULL DEFAULT 0, api_calls INTEGER NOT NULL DEFAULT 0, "
+        "usage_before TEXT, usage_after TEXT, status TEXT NOT NULL, error TEXT)"
+    )
+
+
 def default_db_path() -> Path:
     """``CALLTUI_DB`` if set, else ``calltui.db`` in the user data directory."""
     env = os.environ.get("CALLTUI_DB")
@@ -462,3 +478,38 @@ def page_rejects(db: Database, limit: int = 500, offset: int = 0) -> list[dict[s
     return list(db.query(
         "SELECT file, line, kind, reason FROM rejects ORDER BY file, line LIMIT ? OFFSET ?",
         [limit, offset]))
+
+
+# --- sync state and log ----------------------------------------------------------
+
+
+def get_watermark(db: Database, obj: str = "Task") -> str | None:
+    rows = list(db.query("SELECT watermark FROM sync_state WHERE object = ?", [obj]))
+    return rows[0]["watermark"] if rows else None
+
+
+def set_watermark(db: Database, watermark: str, obj: str = "Task") -> None:
+    """Call inside the transaction that stores the rows the watermark covers."""
+    db.execute(
+        "INSERT INTO sync_state (object, watermark, updated_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (object) DO UPDATE SET watermark = excluded.watermark, "
+        "updated_at = excluded.updated_at",
+        [obj, watermark, now_ts()],
+    )
+
+
+def start_sync_log(db: Database, mode: str, window_start: str | None, window_end: str) -> int:
+    cursor = db.execute(
+        "INSERT INTO sync_log (started_at, mode, window_start, window_end, status) "
+        "VALUES (?, ?, ?, ?, 'running')", [now_ts(), mode, window_start, window_end])
+    return int(cursor.lastrowid or 0)
+
+
+def finish_sync_log(db: Database, log_id: int, **values: Any) -> None:
+    values["finished_at"] = now_ts()
+    sets = ", ".join(f"{k} = ?" for k in values)
+    db.execute(f"UPDATE sync_log SET {sets} WHERE id = ?", [*values.values(), log_id])
+
+
+def recent_syncs(db: Database, limit: int = 200) -> list[dict[str, Any]]:
+    return list(db.query("SELECT * FROM sync_log ORDER BY id DESC LIMIT ?", [limit]))

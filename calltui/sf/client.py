@@ -1,0 +1,235 @@
+"""simple-salesforce with calltui's own, bounded policy for expiry, retries and limits.
+
+The client logs in once and then talks in simple-salesforce's *direct* mode,
+which never re-logs in by itself (its login modes re-login without bound on
+some paths, ecosystem.md §0.2). calltui decides instead:
+
+* 401 INVALID_SESSION_ID -> one new login, then the same call again;
+* 500/502/503/504, timeouts and dropped connections -> a few retries with backoff;
+* 403 REQUEST_LIMIT_EXCEEDED -> ``ApiLimitError`` at once;
+* 400 INVALID_FIELD on the BizibleId field -> ``FieldError`` saying what it means.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import requests
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import (
+    SalesforceError,
+    SalesforceExpiredSession,
+    SalesforceGeneralError,
+    SalesforceMalformedRequest,
+    SalesforceRefusedRequest,
+)
+from simple_salesforce.util import exception_handler
+
+from calltui.sf.auth import AuthError, Credentials, login
+from calltui.sf.transport import EndpointSession
+
+__all__ = ["ApiLimitError", "FieldError", "SalesforceClient", "SyncError"]
+
+T = TypeVar("T")
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
+
+
+class SyncError(Exception):
+    """A Salesforce call failed for good; the message is one line without secrets."""
+
+
+class ApiLimitError(SyncError):
+    """The org's daily API request limit is used up."""
+
+
+class FieldError(SyncError):
+    """A field calltui needs is missing or unreadable."""
+
+
+def _error_code(exc: SalesforceError) -> tuple[str, str]:
+    content = exc.content
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        return str(content[0].get("errorCode", "")), str(content[0].get("message", ""))
+    return "", str(content)[:200]
+
+
+class SalesforceClient:
+    """One logged-in connection; every call goes through ``_call`` and is counted."""
+
+    def __init__(self, creds: Credentials, *, timeout: float = 30.0, retries: int = 3,
+                 backoff: float = 0.5, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.creds = creds
+        self.session = EndpointSession(creds.login_url, timeout=timeout)
+        self.retries = retries
+        self.backoff = backoff
+        self.sleep = sleep
+        self.api_calls = 0
+        self.relogins = 0
+        self.sf = self._connect()
+
+    def _connect(self) -> Salesforce:
+        session_id, instance = login(self.creds, self.session)
+        scheme = "https"
+        return Salesforce(session_id=session_id, instance_url=f"{scheme}://{instance}",
+                          session=self.session, version=self.creds.api_version)
+
+    @property
+    def usage(self) -> str | None:
+        """``used/total`` from the last ``Sforce-Limit-Info`` header, if any."""
+        usage = self.sf.api_usage.get("api-usage")
+        return f"{usage.used}/{usage.total}" if usage is not None else None
+
+    def _call(self, what: str, fn: Callable[[Salesforce], T]) -> T:
+        attempt, relogged = 0, False
+        while True:
+            self.api_calls += 1
+            try:
+                return fn(self.sf)
+            except SalesforceExpiredSession:
+                if relogged or self.creds.mode == "session":
+                    raise SyncError(f"{what}: the Salesforce session expired and a new "
+                                    "login did not help") from None
+                relogged = True
+                self.relogins += 1
+                try:
+                    self.sf = self._connect()
+                except AuthError as exc:
+                    raise SyncError(f"{what}: session expired; {exc}") from None
+            except SalesforceRefusedRequest as exc:
+                code, message = _error_code(exc)
+                if code == "REQUEST_LIMIT_EXCEEDED":
+                    raise ApiLimitError(
+                        f"{what}: Salesforce API request limit exceeded ({message}); what was "
+                        "synced so far is kept, run sync again when the limit resets") from None
+                raise SyncError(f"{what}: refused by Salesforce: {code} {message}") from None
+            except SalesforceMalformedRequest as exc:
+                code, message = _error_code(exc)
+                raise self._bad_request(what, code, message) from None
+            except (SalesforceGeneralError, requests.Timeout, requests.ConnectionError) as exc:
+                status = getattr(exc, "status", None)
+                if isinstance(exc, SalesforceGeneralError) and status not in RETRY_STATUSES:
+                    code, message = _error_code(exc)
+                    raise SyncError(f"{what}: Salesforce answered {status} {code} {message}") \
+                        from None
+                attempt += 1
+                if attempt > self.retries:
+                    reason = f"HTTP {status}" if status else type(exc).__name__
+                    raise SyncError(f"{what}: Salesforce kept failing ({reason}) after "
+                                    f"{self.retries} retries") from None
+                self.sleep(self.backoff * 2 ** (attempt - 1))
+
+    def _bad_request(self, what: str, code: str, message: str) -> SyncError:
+        if code == "INVALID_FIELD":
+            return FieldError(
+                f"{what}: {message.splitlines()[0]} (API v{self.creds.api_version}). The "
+                "Marketo Measure package may be missing or older than 6.7 (BizibleId came in "
+                "6.7), or the API user lacks field-level read access to it")
+        return SyncError(f"{what}: {code} {message}".strip())
+
+    # --- calls -------------------------------------------------------------------
+
+    def query_page(self, soql: str, include_deleted: bool = False) -> dict[str, Any]:
+        return self._call("query", lambda sf: sf.query(soql, include_deleted=include_deleted))
+
+    def query_more(self, next_url: str) -> dict[str, Any]:
+        return self._call("query", lambda sf: sf.query_more(next_url, identifier_is_url=True))
+
+    def count(self, soql: str) -> int:
+        return int(self.query_page(soql)["totalSize"])
+
+    def describe_task(self) -> dict[str, Any]:
+        path = "sobjects/Task/describe"
+        return dict(self._call("describe Task", lambda sf: sf.restful(path) or {}))
+
+    def limits(self) -> dict[str, Any]:
+        return dict(self._call("limits", lambda sf: sf.limits() or {}))
+
+    def iter_query(self, soql: str, include_deleted: bool = False
+                   ) -> Iterator[list[dict[str, Any]]]:
+        """Pages of records, following ``done`` and ``nextRecordsUrl`` only."""
+        page = self.query_page(soql, include_deleted)
+        while True:
+            yield [_plain(r) for r in page.get("records", [])]
+            if page.get("done", True):
+                return
+            next_url = page.get("nextRecordsUrl")
+            if not next_url:
+                raise SyncError("query: Salesforce said more records follow but gave no "
+                                "nextRecordsUrl; nothing after the last full page was kept")
+            page = self.query_more(next_url)
+
+    def bulk_query(self, soql: str, include_deleted: bool = False, page_size: int = 50_000,
+                   poll: float = 1.0) -> Iterator[list[dict[str, Any]]]:
+        """Bulk API 2.0 query: pages of records parsed from CSV, checked against the counts."""
+        base = f"https://{self.sf.sf_instance}/services/data/v{self.creds.api_version}/jobs/query"
+        operation = "queryAll" if include_deleted else "query"
+        job = self._bulk("bulk create", "POST", base, json={
+            "operation": operation, "query": soql, "contentType": "CSV",
+            "columnDelimiter": "COMMA", "lineEnding": "LF"}).json()
+        info = self._wait_bulk(f"{base}/{job['id']}", poll)
+        expected, seen, locator = int(info.get("numberRecordsProcessed", 0)), 0, ""
+        while True:
+            params: dict[str, Any] = {"maxRecords": page_size}
+            if locator:
+                params["locator"] = locator
+            response = self._bulk("bulk results", "GET", f"{base}/{job['id']}/results",
+                                  params=params, headers={"Accept": "text/csv"})
+            records = _parse_csv(response.content.decode("utf-8"))
+            _check_page(response, records)
+            seen += len(records)
+            yield records
+            if "Sforce-Locator" not in response.headers:
+                raise SyncError("bulk results: a page came without a Sforce-Locator header; "
+                                "stopped so as not to sync short")
+            locator = response.headers["Sforce-Locator"]
+            if locator in ("", "null"):
+                break
+        if seen != expected:
+            raise SyncError(f"bulk results: got {seen} records, the job processed {expected}")
+
+    def _wait_bulk(self, url: str, poll: float) -> dict[str, Any]:
+        while True:
+            info: dict[str, Any] = self._bulk("bulk poll", "GET", url).json()
+            state = info.get("state")
+            if state == "JobComplete":
+                return info
+            if state in ("Failed", "Aborted"):
+                raise SyncError(f"bulk job {state}: {info.get('errorMessage', '')}")
+            self.sleep(poll)
+
+    def _bulk(self, what: str, method: str, url: str, headers: dict[str, str] | None = None,
+              **kwargs: Any) -> requests.Response:
+        extra = headers or {}
+
+        def call(sf: Salesforce) -> requests.Response:
+            response = self.session.request(method, url, headers={
+                "Authorization": f"Bearer {sf.session_id}", "Content-Type": "application/json",
+                **extra}, **kwargs)
+            if response.status_code >= 300:
+                exception_handler(response, name=url)
+            limit_info = response.headers.get("Sforce-Limit-Info")
+            if limit_info:
+                sf.api_usage = Salesforce.parse_api_usage(limit_info)
+            return response
+
+        return self._call(what, call)
+
+
+def _check_page(response: requests.Response, records: list[dict[str, Any]]) -> None:
+    declared = response.headers.get("Sforce-NumberOfRecords")
+    if declared is not None and int(declared) != len(records):
+        raise SyncError(f"bulk results: page declares {declared} records but holds "
+                        f"{len(records)}")
+
+
+def _parse_csv(text: str) -> list[dict[str, Any]]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    return [dict(row) for row in reader]
+
+
+def _plain(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k != "attributes"}

@@ -1,0 +1,53 @@
+"""The SOQL calltui sends: which Task fields, which Tasks are calls, which time window."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from calltui.records import TASK_FIELDS, TaskFields
+
+__all__ = ["DEFAULT_CALL_FILTER", "TaskQuery", "soql_datetime"]
+
+DEFAULT_CALL_FILTER = (
+    "TaskSubtype = 'Call' OR Type = 'Call' OR CallType != null OR {bizible_id} != null"
+)
+
+
+def soql_datetime(moment: datetime) -> str:
+    """A SOQL dateTime literal (unquoted, UTC): ``2026-01-05T13:05:00.000Z``."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime in SOQL")
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+@dataclass(frozen=True)
+class TaskQuery:
+    """Builds the Task queries of one sync window ``[start, end)`` on SystemModstamp."""
+
+    fields: TaskFields = TaskFields()
+    call_filter: str = DEFAULT_CALL_FILTER
+
+    def field_names(self) -> list[str]:
+        names = [n for n, c in TASK_FIELDS.items() if c != "bizible_id_raw"]
+        names.append(self.fields.bizible_id)
+        return names
+
+    def where(self, start: datetime | None, end: datetime, deleted: bool = False) -> str:
+        parts = [f"({self.call_filter.format(bizible_id=self.fields.bizible_id)})"]
+        if deleted:
+            parts.append("IsDeleted = true")
+        if start is not None:
+            parts.append(f"SystemModstamp >= {soql_datetime(start)}")
+        parts.append(f"SystemModstamp < {soql_datetime(end)}")
+        return " AND ".join(parts)
+
+    def select(self, start: datetime | None, end: datetime, deleted: bool = False,
+               ordered: bool = True) -> str:
+        order = " ORDER BY SystemModstamp, Id" if ordered else ""
+        return (f"SELECT {', '.join(self.field_names())} FROM Task "
+                f"WHERE {self.where(start, end, deleted)}{order}")
+
+    def count(self, start: datetime | None, end: datetime) -> str:
+        return f"SELECT COUNT() FROM Task WHERE {self.where(start, end)}"

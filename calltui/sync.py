@@ -1,0 +1,175 @@
+"""``calltui sync``: Salesforce call Tasks into the store, incrementally and crash-safe.
+
+Windows are half-open on ``SystemModstamp``: ``[watermark - overlap, now - lag)``.
+Rows are upserted by Id, and the watermark is written in the same transaction
+as the rows it covers, so a failed run resumes from the last committed page.
+Deletions come through ``queryAll`` with ``IsDeleted = true``. Above
+``bulk_threshold`` records the window is read with Bulk API 2.0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+from calltui import store
+from calltui.importer import store_tasks
+from calltui.normalize import format_ts, parse_ts
+from calltui.records import RowError, TaskFields, task_row
+from calltui.sf.client import FieldError, SalesforceClient
+from calltui.sf.soql import DEFAULT_CALL_FILTER, TaskQuery
+
+__all__ = ["SyncOptions", "SyncResult", "check_fields", "run_sync"]
+
+ProgressFn = Callable[[int, int], None]
+ORIGIN = "salesforce"
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """What to sync and how."""
+
+    full: bool = False
+    since: datetime | None = None
+    dry_run: bool = False
+    lag: timedelta = timedelta(minutes=2)
+    overlap: timedelta = timedelta(minutes=10)
+    bulk_threshold: int = 50_000
+    fields: TaskFields = TaskFields()
+    call_filter: str = DEFAULT_CALL_FILTER
+    bulk_poll_seconds: float = 1.0
+
+
+@dataclass
+class SyncResult:
+    """What one run did (also written to the sync log)."""
+
+    mode: str
+    window_start: str | None
+    window_end: str
+    count: int = 0
+    upserted: int = 0
+    deleted: int = 0
+    rejected: int = 0
+    api_calls: int = 0
+    usage_before: str | None = None
+    usage_after: str | None = None
+    soql: list[str] = field(default_factory=list)
+
+
+def check_fields(client: SalesforceClient, fields: TaskFields) -> None:
+    """Describe Task and make sure the BizibleId and call-time fields are there."""
+    described = {f["name"].lower(): f for f in client.describe_task().get("fields", [])}
+    for name in (fields.bizible_id, *fields.call_time):
+        if name.lower() not in described:
+            why = ("the Marketo Measure package is missing or older than 6.7 (BizibleId came "
+                   "in 6.7), or the API user lacks field-level read access to it"
+                   if name == fields.bizible_id else "check the call_time_fields setting")
+            raise FieldError(f"Task has no field {name} visible to this user "
+                             f"(API v{client.creds.api_version}): {why}")
+
+
+def _window(db: Database, options: SyncOptions, now: datetime) -> tuple[datetime | None, str]:
+    if options.since is not None:
+        return options.since, "since"
+    watermark = None if options.full else store.get_watermark(db)
+    if watermark is None:
+        return None, "full"
+    return parse_ts(watermark) - options.overlap, "incremental"
+
+
+def run_sync(db: Database, client: SalesforceClient, options: SyncOptions = SyncOptions(),
+             now: datetime | None = None, on_progress: ProgressFn | None = None) -> SyncResult:
+    """One sync run; raises ``SyncError`` after logging it, with every committed page kept."""
+    now = now or datetime.now(UTC)
+    end = now - options.lag
+    start, mode = _window(db, options, now)
+    query = TaskQuery(options.fields, options.call_filter)
+    calls_before = client.api_calls
+    check_fields(client, options.fields)
+    result = SyncResult(mode, format_ts(start) if start else None, format_ts(end),
+                        usage_before=client.usage)
+    result.count = client.count(query.count(start, end))
+    use_bulk = result.count > options.bulk_threshold
+    result.soql = [query.select(start, end, deleted=True),
+                   query.select(start, end, ordered=not use_bulk)]
+    if options.dry_run:
+        result.api_calls = client.api_calls - calls_before
+        return result
+    log_id = store.start_sync_log(db, mode + (" bulk" if use_bulk else ""),
+                                  result.window_start, result.window_end)
+    try:
+        _sync_deleted(db, client, result.soql[0], options.fields, result)
+        pages = (client.bulk_query(result.soql[1], poll=options.bulk_poll_seconds)
+                 if use_bulk else client.iter_query(result.soql[1]))
+        _sync_pages(db, pages, options.fields, result, watermarks=not use_bulk,
+                    on_progress=on_progress)
+        with db.atomic():
+            store.set_watermark(db, result.window_end)
+    except Exception as exc:
+        _finish(db, log_id, client, calls_before, result, "failed", str(exc))
+        raise
+    _finish(db, log_id, client, calls_before, result, "ok", None)
+    return result
+
+
+def _finish(db: Database, log_id: int, client: SalesforceClient, calls_before: int,
+            result: SyncResult, status: str, error: str | None) -> None:
+    result.api_calls = client.api_calls - calls_before
+    result.usage_after = client.usage
+    store.finish_sync_log(
+        db, log_id, status=status, error=error, rows_upserted=result.upserted,
+        rows_deleted=result.deleted, rows_rejected=result.rejected, api_calls=result.api_calls,
+        usage_before=result.usage_before, usage_after=result.usage_after)
+
+
+def _rows(records: list[dict[str, Any]], fields: TaskFields, first: int,
+          result: SyncResult) -> tuple[list[tuple[int, dict[str, Any]]], list[dict[str, Any]]]:
+    rows, rejects = [], []
+    for position, record in enumerate(records, start=first):
+        try:
+            rows.append((position, {**task_row(record, fields), "origin": ORIGIN}))
+        except RowError as exc:
+            rejects.append(_reject(position, str(exc), record))
+    return rows, rejects
+
+
+def _reject(position: int, reason: str, record: dict[str, Any] | None) -> dict[str, Any]:
+    return {"file": "salesforce:Task", "line": position, "kind": "tasks", "reason": reason,
+            "raw": str((record or {}).get("Id", ""))}
+
+
+def _store_page(db: Database, records: list[dict[str, Any]], fields: TaskFields,
+                result: SyncResult, first: int) -> int:
+    rows, rejects = _rows(records, fields, first, result)
+    stored, bad = store_tasks(db, rows, fields)
+    rejects.extend(_reject(position, reason, None) for position, reason in bad)
+    store.add_rejects(db, 0, rejects)
+    result.rejected += len(rejects)
+    return stored
+
+
+def _sync_deleted(db: Database, client: SalesforceClient, soql: str, fields: TaskFields,
+                  result: SyncResult) -> None:
+    for records in client.iter_query(soql, include_deleted=True):
+        with db.atomic():
+            result.deleted += _store_page(db, records, fields, result, 0)
+
+
+def _sync_pages(db: Database, pages: Iterator[list[dict[str, Any]]], fields: TaskFields,
+                result: SyncResult, watermarks: bool, on_progress: ProgressFn | None) -> None:
+    seen = 0
+    for records in pages:
+        with db.atomic():
+            result.upserted += _store_page(db, records, fields, result, seen + 1)
+            if watermarks and records:
+                last = records[-1].get("SystemModstamp")
+                if last:
+                    store.set_watermark(db, format_ts(parse_ts(last)))
+        seen += len(records)
+        if on_progress:
+            on_progress(seen, result.count)

@@ -1,0 +1,398 @@
+"""``calltui sync`` against the fake org over real HTTP: auth, incremental runs, Bulk 2.0, faults.
+
+Nothing here patches simple-salesforce or requests: the client under test talks
+to ``calltui.fakeorg`` on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from sqlite_utils import Database
+
+from calltui import store
+from calltui.fakeorg import FakeOrg
+from calltui.match import run_match
+from calltui.sf.auth import AuthError, Credentials, credentials_from_env
+from calltui.sf.client import ApiLimitError, FieldError, SalesforceClient, SyncError
+from calltui.sync import SyncOptions, run_sync
+from tests.conftest import SAMPLE_TASKS
+
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+COOKIE = "a3f9c2d417e84b0c9d1e5f6a7b8c9d0e"
+
+
+def sample_tasks() -> list[dict[str, Any]]:
+    return [{k: v for k, v in r.items() if k != "attributes"}
+            for r in json.loads(SAMPLE_TASKS.read_text())["records"]]
+
+
+def call_task(i: int, modstamp: datetime, **extra: Any) -> dict[str, Any]:
+    stamp = modstamp.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    return {"Subject": f"Call {i}", "Type": "Call", "TaskSubtype": "Call",
+            "WhoId": "00Q5g00000XyZ12EAF", "CreatedDate": stamp, "SystemModstamp": stamp,
+            "bizible2__BizibleId__c": f"{i:032x}", **extra}
+
+
+@pytest.fixture
+def org() -> Iterator[FakeOrg]:
+    with FakeOrg(page_size=200) as fake:
+        fake.set_now(NOW)
+        yield fake
+
+
+def password_creds(org: FakeOrg, **kw: Any) -> Credentials:
+    return Credentials("password", login_url=org.url, username=org.username,
+                       password=org.password, security_token=org.security_token, **kw)
+
+
+def client_for(org: FakeOrg, **kw: Any) -> SalesforceClient:
+    return SalesforceClient(password_creds(org), backoff=0.0, **kw)
+
+
+def sync(db: Database, client: SalesforceClient, **kw: Any) -> Any:
+    return run_sync(db, client, SyncOptions(bulk_poll_seconds=0.0, **kw), now=NOW)
+
+
+def statuses(db: Database) -> dict[str, str]:
+    run_match(db)
+    rows = db.query("SELECT task_id, status FROM call_outcomes")
+    return {r["task_id"]: r["status"] for r in rows}
+
+
+# --- auth ---------------------------------------------------------------------------
+
+
+def test_password_login_and_sync_of_the_samples(org: FakeOrg, db: Database) -> None:
+    org.add_tasks(sample_tasks())
+    result = sync(db, client_for(org))
+    assert (result.mode, result.count, result.upserted) == ("full", 4, 4)
+    row = db.table("tasks").get("00T5g00000AbCdFAAV")
+    assert row["bizible_id"] == "5be07d1c2a9f4e61b3c8d0a2f4e6a8c1"
+    assert row["call_at"] == "2026-03-02T09:19:30.000Z"
+    assert row["origin"] == "salesforce"
+
+
+def test_empty_security_token_is_allowed(db: Database) -> None:
+    with FakeOrg(security_token="") as org:
+        org.add_tasks(sample_tasks())
+        creds = credentials_from_env({"SF_USERNAME": org.username, "SF_PASSWORD": org.password,
+                                      "SF_LOGIN_URL": org.url})
+        assert creds.mode == "password" and creds.security_token == ""
+        assert sync(db, SalesforceClient(creds)).upserted == 4
+
+
+def test_wrong_password_is_one_line_without_the_secret(org: FakeOrg) -> None:
+    creds = Credentials("password", login_url=org.url, username=org.username,
+                        password="hunter2-wrong", security_token="TOK-SECRET")
+    with pytest.raises(AuthError) as info:
+        SalesforceClient(creds)
+    message = str(info.value)
+    assert message.startswith(f"login refused by {org.url}: ")
+    assert "INVALID_LOGIN" in message or "Invalid username" in message
+    assert "hunter2" not in message and "TOK-SECRET" not in message
+    assert "\n" not in message
+
+
+def test_jwt_bearer(tmp_path: Path, db: Database) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    key_file = tmp_path / "server.key"
+    key_file.write_bytes(pem)
+    with FakeOrg(public_key_pem=public) as org:
+        org.add_tasks(sample_tasks())
+        creds = credentials_from_env({"SF_USERNAME": org.username, "SF_CONSUMER_KEY": "CK",
+                                      "SF_PRIVATE_KEY_FILE": str(key_file),
+                                      "SF_LOGIN_URL": org.url})
+        assert creds.mode == "jwt"
+        assert sync(db, SalesforceClient(creds)).upserted == 4
+
+
+def test_client_credentials_need_my_domain(org: FakeOrg, db: Database) -> None:
+    env = {"SF_CONSUMER_KEY": "CK", "SF_CONSUMER_SECRET": "CS", "SF_LOGIN_URL": org.url}
+    with pytest.raises(AuthError, match="SF_DOMAIN"):
+        credentials_from_env(env)
+    org.add_tasks(sample_tasks())
+    creds = credentials_from_env({**env, "SF_DOMAIN": "acme.my"})
+    assert sync(db, SalesforceClient(creds)).upserted == 4
+
+
+def test_existing_session_id(org: FakeOrg, db: Database) -> None:
+    org.add_tasks(sample_tasks())
+    creds = credentials_from_env({"SF_SESSION_ID": org.issue_session_id(),
+                                  "SF_INSTANCE_URL": org.origin, "SF_LOGIN_URL": org.url})
+    assert creds.mode == "session"
+    assert sync(db, SalesforceClient(creds)).upserted == 4
+
+
+def test_sandbox_and_my_domain_hosts_reach_the_endpoint(org: FakeOrg, db: Database) -> None:
+    org.add_tasks(sample_tasks())
+    for domain in ("test", "acme.my"):
+        client = SalesforceClient(password_creds(org, domain=domain))
+        assert sync(db, client, full=True).count == 4
+    paths = {r.path for r in org.requests}
+    assert any(p.startswith("/services/Soap/u/") for p in paths)
+
+
+def test_plain_http_only_for_loopback() -> None:
+    with pytest.raises(AuthError, match="must use https"):
+        credentials_from_env({"SF_USERNAME": "a", "SF_PASSWORD": "b",
+                              "SF_LOGIN_URL": "http://login.example.com"})
+
+
+def test_no_credentials_names_the_variables() -> None:
+    with pytest.raises(AuthError, match="SF_USERNAME and SF_PASSWORD"):
+        credentials_from_env({})
+
+
+# --- incremental ----------------------------------------------------------------------
+
+
+def test_incremental_runs_read_only_changes(org: FakeOrg, db: Database) -> None:
+    ids = org.add_tasks([call_task(i, NOW - timedelta(days=3, minutes=i)) for i in range(30)])
+    client = client_for(org)
+    first = sync(db, client)
+    assert (first.mode, first.upserted) == ("full", 30)
+    assert store.get_watermark(db) == "2026-03-10T11:58:00.000Z"
+    org.set_now(NOW - timedelta(minutes=5))  # inside [watermark - overlap, now - lag)
+    org.update_task(ids[0], Type="Other")
+    second = sync(db, client)
+    assert (second.mode, second.window_start) == ("incremental", "2026-03-10T11:48:00.000Z")
+    assert second.upserted == 1
+    assert db.table("tasks").get(ids[0])["type"] == "Other"
+
+
+def test_record_deleted_between_syncs_becomes_deleted(org: FakeOrg, db: Database) -> None:
+    org.add_tasks(sample_tasks())
+    client = client_for(org)
+    sync(db, client)
+    org.set_now(NOW - timedelta(minutes=5))
+    org.delete_task("00T5g00000AbCdEAAV")
+    result = sync(db, client)
+    assert result.deleted == 1
+    assert statuses(db)["00T5g00000AbCdEAAV"] == "deleted"
+
+
+def test_record_modified_during_a_sync_arrives_with_the_next(org: FakeOrg, db: Database) -> None:
+    org.set_now(NOW - timedelta(hours=1))
+    ids = org.add_tasks([call_task(i, NOW - timedelta(days=1, minutes=i)) for i in range(450)])
+
+    def modify(fake: FakeOrg) -> None:
+        fake.set_now(NOW - timedelta(minutes=1))  # after the window's end (now - lag)
+        fake.update_task(ids[10], Subject="changed mid-sync")
+
+    org.faults.modify_during_query = modify
+    client = client_for(org)
+    first = sync(db, client)
+    assert first.upserted == 449  # the changed record moved past this window's end
+    assert store.get_watermark(db) == "2026-03-10T11:58:00.000Z"
+    run_sync(db, client, SyncOptions(), now=NOW + timedelta(minutes=5))
+    assert db.table("tasks").get(ids[10])["subject"] == "changed mid-sync"
+
+
+def test_full_and_since(org: FakeOrg, db: Database) -> None:
+    org.add_tasks([call_task(i, NOW - timedelta(days=i + 1)) for i in range(5)])
+    client = client_for(org)
+    sync(db, client)
+    assert sync(db, client, full=True).count == 5
+    since = sync(db, client, since=NOW - timedelta(days=2, hours=12))
+    assert (since.mode, since.count) == ("since", 2)
+
+
+def test_dry_run_writes_nothing(org: FakeOrg, db: Database) -> None:
+    org.add_tasks(sample_tasks())
+    result = sync(db, client_for(org), dry_run=True)
+    assert result.count == 4
+    assert "SystemModstamp < 2026-03-10T11:58:00.000Z" in result.soql[1]
+    assert store.count_rows(db, "tasks") == 0 and store.recent_syncs(db) == []
+    assert store.get_watermark(db) is None
+
+
+def test_sync_log_records_the_run(org: FakeOrg, db: Database) -> None:
+    org.add_tasks(sample_tasks())
+    sync(db, client_for(org))
+    [log] = store.recent_syncs(db)
+    assert (log["status"], log["mode"], log["rows_upserted"], log["error"]) == ("ok", "full", 4,
+                                                                               None)
+    assert log["api_calls"] == 4  # describe, count, deleted pass, one page
+    assert log["usage_before"] == "1/100000" and log["usage_after"] == "4/100000"
+
+
+def test_rest_spends_at_most_pages_plus_three_calls(org: FakeOrg, db: Database) -> None:
+    with FakeOrg() as big:
+        big.set_now(NOW)
+        big.add_tasks([call_task(i, NOW - timedelta(hours=1, seconds=i)) for i in range(4500)])
+        result = sync(db, SalesforceClient(password_creds(big)))
+        assert result.upserted == 4500
+        assert result.api_calls <= 3 + 3  # ceil(4500 / 2000) + 3
+
+
+# --- Bulk 2.0 ---------------------------------------------------------------------------
+
+
+def test_bulk_above_the_threshold(org: FakeOrg, db: Database) -> None:
+    org.add_tasks([call_task(i, NOW - timedelta(hours=2, seconds=i)) for i in range(25)])
+    result = sync(db, client_for(org), bulk_threshold=10)
+    assert result.upserted == 25
+    assert any("/jobs/query" in r.path for r in org.requests)
+    assert store.get_watermark(db) == "2026-03-10T11:58:00.000Z"
+    assert store.recent_syncs(db)[0]["mode"] == "full bulk"
+
+
+def test_bulk_csv_quirks_round_trip(org: FakeOrg, db: Database) -> None:
+    """Field reports 1 and 2: blanks, the text null, CR LF, doubled quotes, UTF-8."""
+    org.add_tasks([
+        call_task(1, NOW - timedelta(hours=3), Description='two\r\nlines "quoted"',
+                  Subject='""VIP"" Müller'),
+        call_task(2, NOW - timedelta(hours=3), **{"bizible2__BizibleId__c": "null"}),
+        call_task(3, NOW - timedelta(hours=3), **{"bizible2__BizibleId__c": ""}),
+    ])
+    sync(db, client_for(org), bulk_threshold=1)
+    rows = {r["subject"]: r for r in db.query("SELECT * FROM tasks")}
+    first = rows['""VIP"" Müller']
+    assert first["description"] == 'two\r\nlines "quoted"'
+    placeholder = rows["Call 2"]
+    assert (placeholder["bizible_id"], placeholder["bizible_state"]) == (None, "placeholder")
+    assert (rows["Call 3"]["bizible_id"], rows["Call 3"]["bizible_state"]) == (None, "missing")
+
+
+def test_bulk_page_without_locator_stops_without_moving_the_watermark(
+    org: FakeOrg, db: Database
+) -> None:
+    org.add_tasks([call_task(i, NOW - timedelta(hours=2)) for i in range(5)])
+    org.faults.bulk_missing_locator = True
+    with pytest.raises(SyncError, match="without a Sforce-Locator header"):
+        sync(db, client_for(org), bulk_threshold=1)
+    assert store.get_watermark(db) is None
+    assert store.recent_syncs(db)[0]["status"] == "failed"
+
+
+# --- faults --------------------------------------------------------------------------
+
+
+def test_session_expiry_mid_paging_logs_in_once_and_goes_on(org: FakeOrg, db: Database) -> None:
+    org.add_tasks([call_task(i, NOW - timedelta(hours=1, seconds=i)) for i in range(1000)])
+    client = client_for(org)
+    logins = org.logins
+    org.faults.expire_session_after_queries = 4
+    result = sync(db, client)
+    assert result.upserted == 1000
+    assert client.relogins >= 1 and org.logins - logins == client.relogins
+
+
+def test_endless_invalid_session_is_bounded(org: FakeOrg, db: Database) -> None:
+    org.add_tasks(sample_tasks())
+    client = client_for(org)
+    logins = org.logins
+    org.faults.always_invalid_session = True
+    with pytest.raises(SyncError, match="session expired"):
+        sync(db, client)
+    assert org.logins - logins == 1
+
+
+def test_server_errors_are_retried(org: FakeOrg, db: Database) -> None:
+    org.add_tasks(sample_tasks())
+    client = client_for(org)
+    org.faults.fail_5xx = [503, 500, 503]
+    assert sync(db, client).upserted == 4
+
+
+def test_server_errors_beyond_the_retries_fail_cleanly(org: FakeOrg, db: Database) -> None:
+    org.add_tasks(sample_tasks())
+    client = client_for(org)
+    org.faults.fail_5xx = [503] * 10
+    with pytest.raises(SyncError, match=r"kept failing \(HTTP 503\) after 3 retries"):
+        sync(db, client)
+
+
+def test_timeouts_are_retried(org: FakeOrg, db: Database) -> None:
+    org.add_tasks(sample_tasks())
+    client = SalesforceClient(password_creds(org), timeout=0.2, backoff=0.0)
+    org.faults.delay_seconds = [0.5]
+    assert sync(db, client).upserted == 4
+
+
+def test_request_limit_stops_and_keeps_committed_pages(org: FakeOrg, db: Database) -> None:
+    org.add_tasks([call_task(i, NOW - timedelta(hours=1, seconds=i)) for i in range(1000)])
+    client = client_for(org)
+    org.faults.request_limit_exceeded_after = org.api_calls + 5
+    with pytest.raises(ApiLimitError, match="request limit exceeded"):
+        sync(db, client)
+    kept = store.count_rows(db, "tasks")
+    assert kept == 400  # two pages of 200 committed before the limit
+    watermark = store.get_watermark(db)
+    assert watermark == max(r["system_modstamp"] for r in db.query("SELECT * FROM tasks"))
+    org.faults.request_limit_exceeded_after = None
+    resumed = sync(db, client)
+    assert resumed.mode == "incremental" and store.count_rows(db, "tasks") == 1000
+
+
+def test_missing_bizible_field_is_explained(org: FakeOrg, db: Database) -> None:
+    org.faults.hide_field = "bizible2__BizibleId__c"
+    with pytest.raises(FieldError) as info:
+        sync(db, client_for(org))
+    message = str(info.value)
+    assert "bizible2__BizibleId__c" in message and "older than 6.7" in message
+    assert "v59.0" in message
+
+
+def test_unreadable_bizible_field_is_explained(org: FakeOrg, db: Database) -> None:
+    org.faults.unreadable_field = "bizible2__BizibleId__c"
+    with pytest.raises(FieldError) as info:
+        sync(db, client_for(org))
+    assert "field-level read access" in str(info.value)
+    assert "bizible2__BizibleId__c" in str(info.value)
+
+
+def test_done_without_next_url_is_an_error(org: FakeOrg, db: Database) -> None:
+    org.add_tasks([call_task(i, NOW - timedelta(hours=1, seconds=i)) for i in range(500)])
+    org.faults.rest_done_without_next = True
+    with pytest.raises(SyncError, match="gave no nextRecordsUrl"):
+        sync(db, client_for(org))
+    assert store.get_watermark(db) != "2026-03-10T11:58:00.000Z"
+
+
+def test_rest_pages_follow_next_records_url_only(db: Database) -> None:
+    """Field report 4: totalSize 5 served as 2, 2 and 1."""
+    with FakeOrg(page_size=2) as org:
+        org.set_now(NOW)
+        org.add_tasks([call_task(i, NOW - timedelta(hours=1, seconds=i)) for i in range(5)])
+        assert sync(db, client_for(org)).upserted == 5
+
+
+# --- secrets -----------------------------------------------------------------------------
+
+
+def test_no_secret_reaches_the_database_logs_or_output(
+    org: FakeOrg, db_path: Path, caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    org.add_tasks(sample_tasks())
+    db = store.open_db(db_path)
+    client = client_for(org)
+    session_id = client.sf.session_id
+    org.faults.request_limit_exceeded_after = org.api_calls + 3
+    with pytest.raises(SyncError) as info:
+        sync(db, client)
+    db.close()
+    secrets = [org.password, org.security_token, org.password + org.security_token, session_id]
+    haystacks = [db_path.read_bytes().decode("latin-1"), caplog.text, str(info.value),
+                 "".join(capsys.readouterr()), repr(client.creds)]
+    wal = Path(f"{db_path}-wal")
+    if wal.exists():
+        haystacks.append(wal.read_bytes().decode("latin-1"))
+    for secret in secrets:
+        assert all(secret not in text for text in haystacks), "a secret leaked"
