@@ -18,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlite_utils import Database
+
 from calltui import store
 from calltui.importer import import_file
 from calltui.match import MatchSummary, run_match
@@ -259,18 +261,41 @@ def build_demo(
     db_path: Path, *, calls: int = 3000, seed: int = 7, on_progress: StepFn | None = None,
     options: MatchOptions = MatchOptions(),
 ) -> MatchSummary:
-    """Make the demo database at ``db_path`` from scratch: files, import, match."""
+    """Make the demo database at ``db_path`` from scratch: sync, import, match.
+
+    The Tasks are served by a local fake org and synced through the real
+    Salesforce client; the warehouse files are imported like an admin's.
+    """
     _reset(db_path)
     step: StepFn = on_progress or _no_progress
     step("making demo data", 0, 3)
-    files = write_demo_files(db_path.parent / "demo-files", make_demo_data(calls, seed))
+    data = make_demo_data(calls, seed)
+    files = write_demo_files(db_path.parent / "demo-files", data)
     db = store.open_db(db_path)
     db.execute("CREATE TABLE IF NOT EXISTS demo_marker (made_at TEXT)")
     db.execute("INSERT INTO demo_marker VALUES (?)", [store.now_ts()])
-    for path in files:
+    sync_from_demo_org(db, data, functools.partial(step, "syncing Tasks from the demo org"))
+    for path in files[1:]:
         import_file(db, path, on_progress=functools.partial(step, f"importing {path.name}"))
     step("matching", 0, 1)
     return run_match(db, options)
+
+
+def sync_from_demo_org(db: Database, data: DemoData, on_progress: Callable[[int, int], None]
+                       ) -> None:
+    """Serve the demo Tasks from a fake org on 127.0.0.1 and run the real sync against it."""
+    from calltui.fakeorg import FakeOrg
+    from calltui.sf.auth import Credentials
+    from calltui.sf.client import SalesforceClient
+    from calltui.sync import SyncOptions, run_sync
+
+    now = DEMO_END + timedelta(days=1)
+    with FakeOrg() as org:
+        org.set_now(now)
+        org.add_tasks({k: v for k, v in t.items() if k != "attributes"} for t in data.tasks)
+        creds = Credentials("password", login_url=org.url, username=org.username,
+                            password=org.password, security_token=org.security_token)
+        run_sync(db, SalesforceClient(creds), SyncOptions(), now=now, on_progress=on_progress)
 
 
 def _no_progress(description: str, done: int, total: int) -> None:
