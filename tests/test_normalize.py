@@ -43,7 +43,8 @@ def test_naive_timestamps_are_read_in_the_source_time_zone() -> None:
 
 
 def test_stored_form_sorts_as_time() -> None:
-    values = ["2026-03-02 13:05:00.000", "2026-03-02T13:04:59.999+0000", "2026-03-02T14:00:00+01:00"]
+    values = ["2026-03-02 13:05:00.000", "2026-03-02T13:04:59.999+0000",
+              "2026-03-02T14:00:00+01:00"]
     stored = sorted(to_ts(v) for v in values)
     assert stored == [
         "2026-03-02T13:00:00.000Z",
