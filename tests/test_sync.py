@@ -20,6 +20,7 @@ from sqlite_utils import Database
 from calltui import store
 from calltui.fakeorg import FakeOrg
 from calltui.match import run_match
+from calltui.records import TaskFields
 from calltui.sf.auth import AuthError, Credentials, credentials_from_env
 from calltui.sf.client import ApiLimitError, FieldError, SalesforceClient, SyncError
 from calltui.sync import SyncOptions, run_sync
@@ -396,3 +397,17 @@ def test_no_secret_reaches_the_database_logs_or_output(
         haystacks.append(wal.read_bytes().decode("latin-1"))
     for secret in secrets:
         assert all(secret not in text for text in haystacks), "a secret leaked"
+
+
+def test_configurable_bizible_field_and_call_filter(org: FakeOrg, db: Database) -> None:
+    org.add_field("Vendor_Cookie__c")
+    org.add_tasks([
+        {**call_task(1, NOW - timedelta(hours=1)), "Vendor_Cookie__c": COOKIE.upper()},
+        {**call_task(2, NOW - timedelta(hours=1)), "Type": "Email", "TaskSubtype": "Task"},
+    ])
+    fields = TaskFields(bizible_id="Vendor_Cookie__c")
+    result = sync(db, client_for(org), fields=fields, call_filter="Type = 'Call'")
+    assert result.upserted == 1
+    assert "WHERE (Type = 'Call') AND" in result.soql[1]
+    [row] = list(db.query("SELECT bizible_id FROM tasks"))
+    assert row["bizible_id"] == COOKIE

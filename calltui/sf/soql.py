@@ -35,7 +35,8 @@ class TaskQuery:
         return names
 
     def where(self, start: datetime | None, end: datetime, deleted: bool = False) -> str:
-        parts = [f"({self.call_filter.format(bizible_id=self.fields.bizible_id)})"]
+        call_filter = self.call_filter.replace("{bizible_id}", self.fields.bizible_id)
+        parts = [f"({call_filter})"]
         if deleted:
             parts.append("IsDeleted = true")
         if start is not None:
