@@ -27,7 +27,7 @@ from calltui.tui.screens import (
     TouchpointsScreen,
 )
 from calltui.tui.screens import detail as detail_module
-from calltui.tui.widgets import PagedTable
+from calltui.tui.widgets import BusyBar, PagedTable
 
 DATA = Path(__file__).parent / "data"
 SIZE = (140, 40)
@@ -208,6 +208,30 @@ async def test_log_shows_rejected_rows_with_file_line_and_reason(many_db: Path) 
         assert [str(c) for c in imports.get_row_at(0)][5:8] == ["452", "450", "2"]
 
 
+async def test_enter_on_a_status_opens_its_list(sample_db: Path) -> None:
+    app = CalltuiApp(sample_db, Config())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        status = app.screen.query_one("#by-status", DataTable)
+        status.focus()
+        status.move_cursor(row=status.get_row_index("missing_bizible_id"))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, CallsScreen)
+        assert _rows(app.screen.query_one(PagedTable)) == [MISSING_TASK]
+
+
+async def test_an_empty_database_opens_with_zeros(db_path: Path) -> None:
+    app = CalltuiApp(db_path, Config())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert _cell(app.screen.query_one("#by-status", DataTable), "matched") == "0"
+        assert "press r" in _text(app.screen.query_one("#summary", Static))
+        await pilot.press("3")
+        await pilot.pause()
+        assert app.screen.query_one(PagedTable).border_subtitle == "0 of 0"
+
+
 # --- paging -------------------------------------------------------------------------------
 
 
@@ -275,6 +299,50 @@ async def test_r_reruns_the_match_in_a_worker_and_refreshes(sample_db: Path) -> 
         await pilot.press("3")
         await pilot.pause()
         assert _rows(app.screen.query_one(PagedTable)) == []
+
+
+async def test_busy_bar_shows_while_matching_and_r_is_not_run_twice(
+    sample_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[float] = []
+
+    def slow(db: Any, options: MatchOptions) -> Any:
+        calls.append(options.window_minutes)
+        time.sleep(0.4)
+        return run_match(db, options)
+
+    monkeypatch.setattr(app_module, "run_match", slow)
+    app = CalltuiApp(sample_db, Config())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("r")
+        await pilot.pause(0.1)
+        bar = app.screen.query_one(BusyBar)
+        assert bar.has_class("-busy") and app.busy
+        await pilot.press("r")
+        await _settle(app, pilot)
+        assert calls == [30.0]
+        assert not bar.has_class("-busy")
+        messages = [n.message for n in app._notifications]
+        assert messages[0].startswith("Busy: ") and messages[1].startswith("Matched 1 of 4")
+
+
+async def test_lists_refresh_while_the_match_worker_writes(many_db: Path) -> None:
+    """Field report 8: each thread its own connection; counts stay consistent."""
+    app = CalltuiApp(many_db, Config())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await pilot.pause()
+        table = app.screen.query_one(PagedTable)
+        await pilot.press("r")
+        totals: set[int] = set()
+        for _ in range(6):
+            table.reload()
+            totals.add(table.total)
+            await pilot.pause(0.02)
+        await _settle(app, pilot)
+        assert totals == {450} and table.total == 450
+        assert [n.message for n in app._notifications] == [
+            "Matched 0 of 450 calls; 0 touchpoints"]
 
 
 async def test_a_failing_worker_is_one_notification_not_a_crash(

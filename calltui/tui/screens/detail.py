@@ -26,6 +26,9 @@ from calltui.tui.workers import call_app, one_line
 
 __all__ = ["DetailScreen", "read_document"]
 
+TIMELINE_LIMIT = 400
+"""At most this many sessions and calls of the cookie are shown, centred on the call."""
+
 
 def read_document(db_path: Path, task_id: str) -> dict[str, Any] | None:
     """The explain document of one call, read on this thread's own connection."""
@@ -77,8 +80,13 @@ def timeline_rows(doc: dict[str, Any]) -> list[tuple[str, ...]]:
     for c in ev["cookie_calls"]:
         kind = "▶ this call" if c["id"] == doc["task_id"] else "call"
         events.append((c["call_at"], c["id"], (kind, c["id"], f"{cell(c['type'])} {c['status']}")))
+    events.sort()
+    if len(events) > TIMELINE_LIMIT:  # a busy cookie: the events nearest this call
+        here = next((i for i, e in enumerate(events) if e[1] == doc["task_id"]), 0)
+        start = max(0, min(here - TIMELINE_LIMIT // 2, len(events) - TIMELINE_LIMIT))
+        events = events[start : start + TIMELINE_LIMIT]
     rows: list[tuple[str, ...]] = []
-    for at, _, (kind, ident, detail) in sorted(events):
+    for at, _, (kind, ident, detail) in events:
         gap = (parse_ts(at) - call_at).total_seconds()
         when = "this call" if ident == doc["task_id"] else human_gap(gap)
         rows.append((short_ts(at), kind, ident, detail.strip(), when))
