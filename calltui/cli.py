@@ -21,6 +21,7 @@ from calltui.config import Config, ConfigError, load_config
 from calltui.importer import FileRefused, import_file
 from calltui.match import MatchSummary, run_match
 from calltui.models import Flag, Status
+from calltui.sf.keychain import SECRET_NAMES
 from calltui.sources.files import KINDS
 
 __all__ = ["cli", "main"]
@@ -268,9 +269,11 @@ def _client(ctx: Context) -> Any:
     """Log in with the environment's credentials; one-line errors, never a secret."""
     from calltui.sf.auth import AuthError, credentials_from_env
     from calltui.sf.client import SalesforceClient
+    from calltui.sf.keychain import with_keyring
 
     try:
-        return SalesforceClient(credentials_from_env(os.environ, ctx.config.salesforce))
+        env = with_keyring(os.environ)
+        return SalesforceClient(credentials_from_env(env, ctx.config.salesforce))
     except AuthError as exc:
         fail(str(exc))
 
@@ -323,6 +326,41 @@ def _sync_settings(config: Config) -> dict[str, Any]:
     if "bulk_threshold" in sf:
         out["bulk_threshold"] = int(sf["bulk_threshold"])
     return out
+
+
+@cli.group()
+def secret() -> None:
+    """Keep Salesforce secrets in the OS keyring instead of the environment."""
+
+
+@secret.command("set")
+@click.argument("name", type=click.Choice(SECRET_NAMES))
+def secret_set(name: str) -> None:
+    """Store NAME in the keyring (asked for without echo).
+
+    Example: calltui secret set SF_PASSWORD
+    """
+    from calltui.sf.keychain import KeyringUnavailable, store_secret
+
+    value = click.prompt(name, hide_input=True, confirmation_prompt=True)
+    try:
+        store_secret(name, value)
+    except KeyringUnavailable as exc:
+        fail(str(exc))
+    click.echo(f"{name} stored in the OS keyring (service 'calltui').")
+
+
+@secret.command("delete")
+@click.argument("name", type=click.Choice(SECRET_NAMES))
+def secret_delete(name: str) -> None:
+    """Remove NAME from the keyring."""
+    from calltui.sf.keychain import KeyringUnavailable, delete_secret
+
+    try:
+        found = delete_secret(name)
+    except KeyringUnavailable as exc:
+        fail(str(exc))
+    click.echo(f"{name} removed." if found else f"{name} was not in the keyring.")
 
 
 @cli.command()

@@ -1,0 +1,74 @@
+"""Secrets from the OS keyring: the environment wins, the keyring fills the gaps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import pytest
+from click.testing import CliRunner
+from keyring.backend import KeyringBackend
+
+from calltui.cli import cli
+from calltui.sf.auth import credentials_from_env
+from calltui.sf.keychain import SERVICE, delete_secret, store_secret, with_keyring
+
+
+class MemoryKeyring(KeyringBackend):
+    """A real keyring backend that keeps passwords in a dict."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.items.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.items[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if (service, username) not in self.items:
+            raise keyring.errors.PasswordDeleteError(username)
+        del self.items[(service, username)]
+
+
+@pytest.fixture
+def memory() -> Iterator[MemoryKeyring]:
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+def test_keyring_fills_missing_secrets_and_env_wins(memory: MemoryKeyring) -> None:
+    store_secret("SF_PASSWORD", "from-keyring")
+    store_secret("SF_SECURITY_TOKEN", "tok")
+    env = with_keyring({"SF_USERNAME": "a@b.c", "SF_SECURITY_TOKEN": "env-token"})
+    creds = credentials_from_env(env)
+    assert (creds.mode, creds.password, creds.security_token) == ("password", "from-keyring",
+                                                                  "env-token")
+    assert memory.items[(SERVICE, "SF_PASSWORD")] == "from-keyring"
+
+
+def test_only_known_secret_names(memory: MemoryKeyring) -> None:
+    with pytest.raises(ValueError, match="not a secret calltui keeps"):
+        store_secret("SF_USERNAME", "x")
+
+
+def test_delete(memory: MemoryKeyring) -> None:
+    store_secret("SF_PASSWORD", "x")
+    assert delete_secret("SF_PASSWORD") is True
+    assert delete_secret("SF_PASSWORD") is False
+
+
+def test_cli_secret_set_prompts_without_echo(memory: MemoryKeyring, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "c.db"), "secret", "set",
+                                      "SF_PASSWORD"], input="s3cret\ns3cret\n")
+    assert result.exit_code == 0, result.output
+    assert "s3cret" not in result.output
+    assert memory.items[(SERVICE, "SF_PASSWORD")] == "s3cret"
