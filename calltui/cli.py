@@ -77,6 +77,9 @@ def tui(ctx: Context) -> None:
     """Open the app (the default when no command is given)."""
     from calltui.tui.app import run_app
 
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        fail("the app needs a terminal; without one use `calltui report calls` or "
+             "`calltui --help`")
     store.open_db(ctx.db_path).close()  # create and migrate before the app opens it
     run_app(ctx.db_path, ctx.config)
 

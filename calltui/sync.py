@@ -73,7 +73,7 @@ def check_fields(client: SalesforceClient, fields: TaskFields) -> None:
                              f"(API v{client.creds.api_version}): {why}")
 
 
-def _window(db: Database, options: SyncOptions, now: datetime) -> tuple[datetime | None, str]:
+def _window(db: Database, options: SyncOptions) -> tuple[datetime | None, str]:
     if options.since is not None:
         return options.since, "since"
     watermark = None if options.full else store.get_watermark(db)
@@ -87,7 +87,7 @@ def run_sync(db: Database, client: SalesforceClient, options: SyncOptions = Sync
     """One sync run; raises ``SyncError`` after logging it, with every committed page kept."""
     now = now or datetime.now(UTC)
     end = now - options.lag
-    start, mode = _window(db, options, now)
+    start, mode = _window(db, options)
     query = TaskQuery(options.fields, options.call_filter)
     calls_before = client.api_calls
     check_fields(client, options.fields)

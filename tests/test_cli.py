@@ -207,3 +207,9 @@ def test_demo_refuses_a_database_with_real_data(matched_db: Path) -> None:
 def test_every_command_has_help() -> None:
     for name, command in cli.commands.items():
         assert command.help, name
+
+
+def test_app_without_a_terminal_says_so(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "c.db")])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: the app needs a terminal")
