@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import time
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -304,21 +304,23 @@ async def test_r_reruns_the_match_in_a_worker_and_refreshes(sample_db: Path) -> 
 async def test_busy_bar_shows_while_matching_and_r_is_not_run_twice(
     sample_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    release = threading.Event()
     calls: list[float] = []
 
-    def slow(db: Any, options: MatchOptions) -> Any:
+    def held(db: Any, options: MatchOptions) -> Any:
         calls.append(options.window_minutes)
-        time.sleep(0.4)
+        release.wait(5)
         return run_match(db, options)
 
-    monkeypatch.setattr(app_module, "run_match", slow)
+    monkeypatch.setattr(app_module, "run_match", held)
     app = CalltuiApp(sample_db, Config())
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("r")
-        await pilot.pause(0.1)
+        await pilot.pause()
         bar = app.screen.query_one(BusyBar)
         assert bar.has_class("-busy") and app.busy
         await pilot.press("r")
+        release.set()
         await _settle(app, pilot)
         assert calls == [30.0]
         assert not bar.has_class("-busy")
@@ -365,12 +367,17 @@ async def test_detail_closed_while_its_worker_runs_raises_nothing(
     sample_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real = detail_module.read_document
+    release = threading.Event()
+    finished = threading.Event()
 
-    def slow(db_path: Path, task_id: str) -> dict[str, Any] | None:
-        time.sleep(0.5)
-        return real(db_path, task_id)
+    def held(db_path: Path, task_id: str) -> dict[str, Any] | None:
+        release.wait(5)
+        try:
+            return real(db_path, task_id)
+        finally:
+            finished.set()
 
-    monkeypatch.setattr(detail_module, "read_document", slow)
+    monkeypatch.setattr(detail_module, "read_document", held)
     app = CalltuiApp(sample_db, Config())
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("3")
@@ -382,8 +389,10 @@ async def test_detail_closed_while_its_worker_runs_raises_nothing(
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, CallsScreen)
+        release.set()  # the worker reads only now, after its screen is gone
+        assert finished.wait(5)
         await _settle(app, pilot)
-        await pilot.pause(0.6)  # the worker's read finishes while the app still runs
+        await pilot.pause(0.1)
         assert app.is_running
         assert not app._notifications
     assert app.return_code in (0, None)
