@@ -396,3 +396,25 @@ async def test_detail_closed_while_its_worker_runs_raises_nothing(
         assert app.is_running
         assert not app._notifications
     assert app.return_code in (0, None)
+
+
+async def test_log_and_overview_show_the_sync_log(db_path: Path) -> None:
+    db = store.open_db(db_path)
+    log_id = store.start_sync_log(db, "incremental", "2026-03-01T00:00:00.000Z",
+                                  "2026-03-02T00:00:00.000Z")
+    store.finish_sync_log(db, log_id, status="failed", rows_upserted=400, rows_deleted=3,
+                          api_calls=7, usage_before="10/100000", usage_after="17/100000",
+                          error="query: Salesforce API request limit exceeded")
+    db.close()
+    app = CalltuiApp(db_path, Config())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        summary = _text(app.screen.query_one("#summary", Static))
+        assert "incremental, failed, 400 upserted, 7 API calls" in summary
+        await pilot.press("5")
+        await pilot.pause()
+        syncs = app.screen.query_one("#syncs", DataTable)
+        row = [str(c) for c in syncs.get_row_at(0)]
+        assert row[3] == "incremental" and row[6:12] == ["400", "3", "0", "7", "10/100000",
+                                                         "17/100000"]
+        assert row[12:] == ["failed", "query: Salesforce API request limit exceeded"]

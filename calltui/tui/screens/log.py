@@ -16,6 +16,9 @@ from calltui.tui.widgets import Column, PagedTable, PageSource, Row
 
 __all__ = ["LogScreen", "reject_source"]
 
+SYNC_COLUMNS = ("Id", "Started (UTC)", "Finished", "Mode", "Window from", "Window to",
+                "Upserted", "Deleted", "Rejected", "API calls", "Usage before", "Usage after",
+                "Status", "Error")
 IMPORT_COLUMNS = ("Id", "File", "Kind", "Started (UTC)", "Finished", "Read", "Stored",
                   "Rejected", "Status", "Error")
 REJECT_COLUMNS = (
@@ -42,6 +45,9 @@ class LogScreen(DataScreen):
     """What each import read, stored and rejected, and why rows were rejected."""
 
     def compose_body(self) -> ComposeResult:
+        syncs: DataTable[Text] = DataTable(id="syncs", cursor_type="row", zebra_stripes=True)
+        syncs.border_title = "Salesforce syncs (latest 200)"
+        yield syncs
         imports: DataTable[Text] = DataTable(id="imports", cursor_type="row", zebra_stripes=True)
         imports.border_title = "Imports (latest 200)"
         yield imports
@@ -51,9 +57,11 @@ class LogScreen(DataScreen):
 
     def on_mount(self) -> None:
         self.query_one("#imports", DataTable).add_columns(*IMPORT_COLUMNS)
+        self.query_one("#syncs", DataTable).add_columns(*SYNC_COLUMNS)
         super().on_mount()
 
     def load(self, initial: bool) -> None:
+        self._load_syncs()
         table = self.query_one("#imports", DataTable)
         table.clear()
         for row in store.recent_imports(self.state.db):
@@ -63,3 +71,14 @@ class LogScreen(DataScreen):
             table.add_row(*(Text(cell(v)) for v in values), key=str(row["id"]))
         if not initial:
             self.query_one("#rejects", PagedTable).reload()
+
+    def _load_syncs(self) -> None:
+        table = self.query_one("#syncs", DataTable)
+        table.clear()
+        for row in store.recent_syncs(self.state.db):
+            values = (row["id"], short_ts(row["started_at"]), short_ts(row["finished_at"]),
+                      row["mode"], short_ts(row["window_start"]), short_ts(row["window_end"]),
+                      row["rows_upserted"], row["rows_deleted"], row["rows_rejected"],
+                      row["api_calls"], row["usage_before"], row["usage_after"], row["status"],
+                      row["error"])
+            table.add_row(*(Text(cell(v)) for v in values), key=str(row["id"]))

@@ -40,6 +40,14 @@ def _last_import(row: dict[str, Any] | None) -> str:
             f"{row['rows_rejected']} rejected) at {when} UTC")
 
 
+def _last_sync(row: dict[str, Any] | None) -> str:
+    if row is None:
+        return "never (calltui sync)"
+    when = short_ts(row["finished_at"] or row["started_at"])
+    return (f"{when} UTC, {row['mode']}, {row['status']}, {row['rows_upserted']} upserted, "
+            f"{row['api_calls']} API calls")
+
+
 def _last_match(row: dict[str, Any] | None) -> str:
     if row is None:
         return "never: press r to run the match"
@@ -78,10 +86,12 @@ class OverviewScreen(DataScreen):
         rate_text = "—" if rate is None else f"{rate:.1%} ({matched:,} of {live:,})"
         self.query_one("#summary", Static).update(Content.from_markup(
             "[b]Calls[/b] $calls   [b]Match rate[/b] $rate   [b]Tasks[/b] $tasks   "
-            "[b]Sessions[/b] $sessions\n[b]Last import[/b] $imp\n[b]Last match[/b] $match",
+            "[b]Sessions[/b] $sessions\n[b]Last sync[/b] $sync\n[b]Last import[/b] $imp\n"
+            "[b]Last match[/b] $match",
             calls=f"{sum(by_status.values()):,}", rate=rate_text,
             tasks=f"{store.count_rows(db, 'tasks'):,}",
             sessions=f"{store.count_rows(db, 'sessions'):,}",
+            sync=_last_sync(next(iter(store.recent_syncs(db, 1)), None)),
             imp=_last_import(store.last_import(db)), match=_last_match(store.last_match(db)),
         ))
 
