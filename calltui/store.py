@@ -407,7 +407,7 @@ def counts_by_flag(db: Database) -> dict[str, int]:
 
 def counts_by_channel(db: Database) -> dict[str, int]:
     """Call touchpoints per channel (no channel = 'Salesforce Task' touchpoints)."""
-    return {r["channel"] or "(none)": r["n"] for r in db.query(
+    return {r["channel"] or "(no channel: Salesforce Task)": r["n"] for r in db.query(
         "SELECT channel, COUNT(*) AS n FROM call_outcomes WHERE touchpoint_type IS NOT NULL "
         "GROUP BY channel ORDER BY n DESC")}
 
