@@ -7,7 +7,7 @@ is time order and the matcher compares like with like.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import StrEnum
 
 __all__ = [
@@ -89,8 +89,38 @@ def format_ts(moment: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
+# The two forms Salesforce sends, ``2026-03-02T13:05:00.000+0000`` (REST) and
+# ``2026-03-02T13:05:00.000Z`` (Bulk API 2.0): ASCII digits, time fields in range.
+# Their first 23 characters already are the stored form; only the date needs a
+# calendar check, which is cached per date (a sync sees few distinct days).
+_SF_TS = re.compile(
+    r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{3}(?:Z|\+0000)"
+).fullmatch
+_DATE_OK: dict[str, bool] = {}
+_DATE_OK_MAX = 50_000
+
+
+def _date_ok(text: str) -> bool:
+    """Whether ``YYYY-MM-DD`` (ASCII digits, month and day already in 01..12/01..31) exists."""
+    try:
+        date(int(text[:4]), int(text[5:7]), int(text[8:10]))
+        ok = True
+    except ValueError:
+        ok = False
+    if len(_DATE_OK) >= _DATE_OK_MAX:
+        _DATE_OK.clear()
+    _DATE_OK[text] = ok
+    return ok
+
+
 def to_ts(value: object, naive_tz: tzinfo = UTC) -> str | None:
     """Normalise a timestamp to the stored form; blank gives None."""
+    if value.__class__ is str and _SF_TS(value) is not None:
+        day = value[:10]
+        ok = _DATE_OK.get(day)
+        if ok or (ok is None and _date_ok(day)):
+            return value if len(value) == 24 else value[:23] + "Z"
     if is_blank(value):
         return None
     if isinstance(value, str):
@@ -160,6 +190,8 @@ def normalize_bizible_id(raw: object) -> tuple[str | None, BizibleState]:
     missing; ``undefined``, ``null``, ``none`` and ``0`` are placeholders (also
     missing); anything that is not 32 hex characters is kept but malformed.
     """
+    if raw.__class__ is str and len(raw) == 32 and _HEX32.match(raw):
+        return raw, BizibleState.OK
     if raw is None:
         return None, BizibleState.MISSING
     text = _unquote(str(raw))

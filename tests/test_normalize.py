@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import random
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from calltui import normalize
 from calltui.normalize import (
     BizibleState,
     format_ts,
     normalize_bizible_id,
     parse_bool,
     parse_date,
+    parse_ts,
     to_ts,
 )
 
@@ -116,3 +119,112 @@ def test_booleans(raw: object, value: bool) -> None:
 def test_bad_boolean() -> None:
     with pytest.raises(ValueError, match="bad boolean"):
         parse_bool("maybe")
+
+
+# --- fast paths: the same answers as the general path ---------------------------------
+
+
+def reference_ts(value: str, naive_tz: tzinfo = UTC) -> str | None:
+    """``to_ts`` before its Salesforce fast path: the UTC shortcut, else parse and format."""
+    if not value.strip():
+        return None
+    fast = normalize._fast_utc(value.strip(), naive_tz)
+    return fast if fast is not None else format_ts(parse_ts(value, naive_tz))
+
+
+def parsed_ts(value: str, naive_tz: tzinfo = UTC) -> str | None:
+    """No shortcut at all. (``format_ts`` writes years before 1000 unpadded, so compare
+    with this only from year 1000 on.)"""
+    if not value.strip():
+        return None
+    return format_ts(parse_ts(value, naive_tz))
+
+
+def outcome(fn: object, *args: object) -> tuple[str, object]:
+    try:
+        return "ok", fn(*args)  # type: ignore[operator]
+    except ValueError as exc:
+        return "error", str(exc)
+
+
+TRICKY_TIMESTAMPS = [
+    "2026-03-02T13:05:00.000+0000", "2026-03-02T13:05:00.000Z",  # REST, Bulk 2.0
+    "2024-02-29T23:59:59.999+0000", "2024-02-29T00:00:00.000Z",  # a leap day
+    "2025-02-29T10:00:00.000+0000", "2026-02-31T10:00:00.000Z",  # no such day
+    "2026-04-31T10:00:00.000+0000", "2026-13-01T10:00:00.000Z", "2026-00-10T10:00:00.000Z",
+    "2026-01-00T10:00:00.000Z", "2026-01-32T10:00:00.000Z", "0000-01-01T00:00:00.000Z",
+    "0001-01-01T00:00:00.000+0000", "9999-12-31T23:59:59.999Z",
+    "2026-03-02T24:00:00.000+0000", "2026-03-02T23:60:00.000Z", "2026-03-02T23:59:60.000Z",
+    "2026-03-02T13:05:00.000z", "2026-03-02T13:05:00.000+00:00", "2026-03-02T13:05:00.000+00",
+    "2026-03-02T13:05:00.000-0000", "2026-03-02T13:05:00.000+0100",
+    "2026-03-02T13:05:00Z", "2026-03-02T13:05:00.1Z", "2026-03-02T13:05:00.1234+0000",
+    "2026-03-02 13:05:00.000Z", "2026-03-02 13:05:00.000", " 2026-03-02T13:05:00.000Z",
+    "2026-03-02T13:05:00.000Z ", "2026-03-02T13:05:00.000Z\n", "2026-03-02T13:05:00.000+0000x",
+    "\u0662\u0660\u0662\u0666-03-02T13:05:00.000Z",  # Arabic-Indic digits: the long way
+    "2026-03-02T13:05:00.000\uff3a", "2026-3-2T13:05:00.000Z", "20260302T130500Z",
+]
+
+
+@pytest.mark.parametrize("value", TRICKY_TIMESTAMPS)
+@pytest.mark.parametrize("naive_tz", [UTC, ZoneInfo("Europe/Rome")])
+def test_timestamp_fast_paths_agree_with_the_general_path(value: str, naive_tz: tzinfo) -> None:
+    assert outcome(to_ts, value, naive_tz) == outcome(reference_ts, value, naive_tz)
+    if not value.startswith("0"):
+        assert outcome(to_ts, value, naive_tz) == outcome(parsed_ts, value, naive_tz)
+
+
+@pytest.mark.parametrize("bad", ["2026-02-31T10:00:00.000Z", "2025-02-29T10:00:00.000+0000",
+                                 "2026-13-01T10:00:00.000Z", "2026-04-31T10:00:00.000+0000",
+                                 "0000-01-01T00:00:00.000Z", "2026-03-02T24:00:00.000Z"])
+def test_impossible_salesforce_timestamps_are_still_refused(bad: str) -> None:
+    for _ in range(2):  # the second time the date's verdict comes from the cache
+        with pytest.raises(ValueError, match="bad timestamp"):
+            to_ts(bad)
+
+
+def test_date_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(normalize, "_DATE_OK", {})
+    monkeypatch.setattr(normalize, "_DATE_OK_MAX", 3)
+    days = [datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=i) for i in range(10)]
+    for day in days:
+        stamp = format_ts(day)
+        assert to_ts(stamp) == stamp
+        assert len(normalize._DATE_OK) <= 3
+    with pytest.raises(ValueError, match="bad timestamp"):
+        to_ts("2026-02-30T00:00:00.000Z")
+
+
+def random_timestamp(rng: random.Random) -> str:
+    """Timestamp-shaped text, mostly near the fast forms, often slightly wrong."""
+    def two(top: int) -> str:
+        return f"{rng.randrange(top):02d}"
+    date = f"{rng.choice(['2024', '2025', '2026', '0000', '0090', '1999'])}-{two(14)}-{two(33)}"
+    time = f"{two(26)}:{two(62)}:{two(62)}"
+    fraction = rng.choice([".000", ".123", ".999", ".5", ".123456", "", ",250"])
+    zone = rng.choice(["Z", "+0000", "Z", "+0000", "z", "+00:00", "-0500", "", " Z", "+0000 "])
+    sep = rng.choice(["T", "T", "T", "T", " ", "t"])
+    text = f"{date}{sep}{time}{fraction}{zone}"
+    if rng.random() < 0.1:
+        position = rng.randrange(len(text))
+        text = text[:position] + rng.choice("x9-:. ") + text[position + 1:]
+    return text
+
+
+def test_timestamp_fast_paths_agree_on_random_inputs() -> None:
+    rng = random.Random(3)
+    zones: list[tzinfo] = [UTC, timezone(timedelta(hours=-3)), ZoneInfo("America/New_York")]
+    fast = 0
+    for _ in range(5000):
+        value, naive_tz = random_timestamp(rng), rng.choice(zones)
+        fast += normalize._SF_TS(value) is not None
+        assert outcome(to_ts, value, naive_tz) == outcome(reference_ts, value, naive_tz), value
+        if not value.startswith("0"):
+            assert outcome(to_ts, value, naive_tz) == outcome(parsed_ts, value, naive_tz), value
+    assert fast > 250  # the new fast path was tried, on good and on impossible dates
+
+
+@pytest.mark.parametrize("raw", [HEX, HEX.upper(), f" {HEX}", f"{HEX}\n", HEX[:31], HEX + "a",
+                                 "g" * 32, "0" * 32, f"_biz_uid={HEX}"[:32]])
+def test_bizible_fast_path_agrees_with_the_general_path(raw: str) -> None:
+    # A quoted copy never takes the fast path; unquoting gives back the same text.
+    assert normalize_bizible_id(raw) == normalize_bizible_id(f'"{raw}"')
