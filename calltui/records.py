@@ -8,11 +8,12 @@ Loader writes them in capitals). A record that cannot be used raises
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from calltui.normalize import (
     BizibleState,
@@ -83,27 +84,186 @@ class TaskFields:
 
     def field_map(self) -> dict[str, str]:
         """Lower-cased API name -> column, with the configured BizibleId field."""
-        names = {k: v for k, v in TASK_FIELDS.items() if v != "bizible_id_raw"}
-        names[self.bizible_id] = "bizible_id_raw"
-        return {name.lower(): column for name, column in names.items()}
+        return dict(_field_map(self))
 
     def call_time_columns(self) -> list[tuple[str, str]]:
         """(API name, column) for each call-time field, in order of preference."""
-        fmap = self.field_map()
-        out = []
-        for name in self.call_time:
-            column = fmap.get(name.lower())
-            if column not in _TS_COLUMNS:
-                raise ValueError(f"call-time field {name!r} is not a datetime field calltui reads")
-            out.append((name, column))
-        return out
+        return list(_call_time_columns(self))
+
+
+_T = TypeVar("_T")
+
+
+def _per_fields(build: Callable[[TaskFields], _T]) -> Callable[[TaskFields], _T]:
+    """Memoise ``build(fields)``: a sync asks for the same answer once per record.
+
+    The last TaskFields is recognised by identity (hashing a dataclass costs as much
+    as a small build); others come from a cache. Unhashable field names (a bad config)
+    are built afresh, giving the result or error they always gave.
+    """
+    cached = functools.lru_cache(maxsize=64)(build)
+    last: list[tuple[Any, Any]] = [(None, None)]
+
+    def get(fields: TaskFields) -> _T:
+        memo_fields, memo = last[0]
+        if fields is memo_fields:
+            return memo  # type: ignore[no-any-return]
+        try:
+            result = cached(fields)
+        except TypeError:
+            return build(fields)
+        last[0] = (fields, result)
+        return result
+
+    return get
+
+
+@_per_fields
+def _field_map(fields: TaskFields) -> dict[str, str]:
+    """``TaskFields.field_map``, built once per TaskFields (callers must not change it)."""
+    names = {k: v for k, v in TASK_FIELDS.items() if v != "bizible_id_raw"}
+    names[fields.bizible_id] = "bizible_id_raw"
+    return {name.lower(): column for name, column in names.items()}
+
+
+@_per_fields
+def _call_time_columns(fields: TaskFields) -> tuple[tuple[str, str], ...]:
+    fmap = _field_map(fields)
+    out = []
+    for name in fields.call_time:
+        column = fmap.get(name.lower())
+        if column not in _TS_COLUMNS:
+            raise ValueError(f"call-time field {name!r} is not a datetime field calltui reads")
+        out.append((name, column))
+    return tuple(out)
 
 
 def task_row(
     record: Mapping[str, Any], fields: TaskFields = TaskFields(), naive_tz: tzinfo = UTC
 ) -> dict[str, Any]:
     """The stored columns of a Task record; only the fields the record carries."""
-    fmap = fields.field_map()
+    plan = _plan(fields, naive_tz, tuple(record))
+    if plan is not None:
+        row = _planned_row(record, plan, naive_tz)
+        if row is not None:
+            task_id = row.get("id")
+            if task_id.__class__ is str and _SF_ID.match(task_id):
+                return row
+    return _task_row(record, fields, naive_tz)
+
+
+# A plan says, for one ordered set of record keys, which column each key fills and
+# how its value converts. Records of one page share their keys, so a sync builds
+# one or two plans in all. ``_planned_row`` handles the usual value shapes and
+# returns None for anything else; ``_task_row`` then gives the result or the error.
+_Convert = Callable[[Any, tzinfo], Any]
+_BAIL = object()  # a converter's "not the usual shape: take the general path"
+
+
+_Plan = tuple[tuple[str, str, "_Convert | None"], ...]  # (key, column, convert; None = text)
+_PLANS: dict[tuple[TaskFields, tzinfo, tuple[str, ...]], _Plan | None] = {}
+_PLANS_MAX = 256
+_last_plan: tuple[Any, Any, Any, _Plan | None] = (None, None, None, None)
+
+
+def _plan(fields: TaskFields, naive_tz: tzinfo, keys: tuple[str, ...]) -> _Plan | None:
+    global _last_plan
+    last_fields, last_tz, last_keys, plan = _last_plan
+    if keys == last_keys and fields is last_fields and naive_tz is last_tz:
+        return plan
+    cache_key = (fields, naive_tz, keys)
+    try:
+        known = cache_key in _PLANS
+    except TypeError:  # an unhashable tzinfo
+        return None
+    if known:
+        plan = _PLANS[cache_key]
+    else:
+        plan = _make_plan(fields, keys)
+        if len(_PLANS) >= _PLANS_MAX:
+            _PLANS.clear()
+        _PLANS[cache_key] = plan
+    _last_plan = (fields, naive_tz, keys, plan)
+    return plan
+
+
+def _make_plan(fields: TaskFields, keys: tuple[str, ...]) -> _Plan | None:
+    if not all(isinstance(key, str) for key in keys):
+        return None  # the general path fails on such a key as it always did
+    fmap = _field_map(fields)
+    steps: list[tuple[str, str, _Convert | None]] = []
+    for key in keys:
+        column = fmap.get(key.lower())
+        if column is not None:
+            steps.append((key, column, _CONVERTERS.get(column)))
+    if len({column for _, column, _ in steps}) < len(steps):
+        return None  # two keys for one column (``Id`` and ``ID``): the general path decides
+    return tuple(steps)
+
+
+def _planned_row(record: Mapping[str, Any], plan: _Plan, naive_tz: tzinfo
+                 ) -> dict[str, Any] | None:
+    row: dict[str, Any] = {}
+    try:
+        for key, column, convert in plan:
+            value = record[key]
+            if convert is None:  # text
+                if value.__class__ is str:
+                    row[column] = value or None
+                elif value is None:
+                    row[column] = None
+                else:
+                    return None  # numbers, lists...: the general path converts or refuses
+            else:
+                value = convert(value, naive_tz)
+                if value is _BAIL:
+                    return None
+                row[column] = value
+    except ValueError:  # from to_ts; the general path words the reason
+        return None
+    return row
+
+
+def _date_value(value: Any, naive_tz: tzinfo) -> Any:
+    if value is None or value == "":
+        return None
+    if value.__class__ is str and _ASCII_DATE(value) is not None:
+        return value
+    return _BAIL
+
+
+def _bool_value(value: Any, naive_tz: tzinfo) -> Any:
+    if value is False or value is None or value == "false":
+        return 0
+    if value is True or value == "true":
+        return 1
+    return _BAIL
+
+
+def _int_value(value: Any, naive_tz: tzinfo) -> Any:
+    if value is None or value == "":
+        return None
+    if value.__class__ is int and -_EXACT_INT <= value <= _EXACT_INT:
+        return value
+    if value.__class__ is str and value.isascii() and value.isdigit():
+        return int(float(value))
+    return _BAIL
+
+
+_ASCII_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fullmatch
+_EXACT_INT = 2**53  # ints up to this size survive the float in int(float(value)) unchanged
+_CONVERTERS: dict[str, _Convert] = {
+    **{column: to_ts for column in _TS_COLUMNS},  # to_ts("") is None, as the long way
+    "activity_date": _date_value,
+    "is_deleted": _bool_value,
+    "call_duration_seconds": _int_value,
+}
+
+
+def _task_row(record: Mapping[str, Any], fields: TaskFields, naive_tz: tzinfo
+              ) -> dict[str, Any]:
+    """``task_row`` the long way: any record, and the reason when it cannot be stored."""
+    fmap = _field_map(fields)
     row: dict[str, Any] = {}
     for key, value in record.items():
         column = fmap.get(key.lower())
@@ -141,7 +301,7 @@ def derive_task(row: dict[str, Any], fields: TaskFields = TaskFields()) -> dict[
     """Add the normalised BizibleId, the call time and whether the Task is a call."""
     bizible_id, state = normalize_bizible_id(row.get("bizible_id_raw"))
     call_at, call_field = None, None
-    for name, column in fields.call_time_columns():
+    for name, column in _call_time_columns(fields):
         if row.get(column):
             call_at, call_field = row[column], name
             break

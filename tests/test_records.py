@@ -1,0 +1,143 @@
+"""Fast paths of the sync pipeline give what the general paths give.
+
+``task_row`` takes a per-key-set plan for the usual value shapes and the long way
+(``_task_row``) for everything else.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, timedelta, timezone, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from calltui import records
+from calltui.records import RowError, TaskFields, _task_row, derive_task, task_row
+
+HEX = "a3f9c2d417e84b0c9d1e5f6a7b8c9d0e"
+REST = {  # a REST query record, attributes already stripped
+    "Id": "00T5g00000AbCdEAAV", "Subject": "Call", "Type": "Call", "TaskSubtype": "Call",
+    "CallType": "Inbound", "CallDurationInSeconds": 120, "Status": "Completed",
+    "WhoId": "00Q5g00000XyZ12EAF", "WhatId": None, "OwnerId": "0055g00000ApiUsAAA",
+    "Description": None, "ActivityDate": "2026-03-02",
+    "CreatedDate": "2026-03-02T13:05:00.000+0000", "CompletedDateTime": None,
+    "SystemModstamp": "2026-03-02T13:06:00.000+0000", "IsDeleted": False,
+    "bizible2__Bizible_Touchpoint_Date__c": "2026-03-02T13:05:30.000+0000",
+    "bizible2__BizibleId__c": HEX,
+}
+BULK = {k: ("" if v is None else str(v).lower() if isinstance(v, bool) else str(v))
+        for k, v in REST.items()} | {"CreatedDate": "2026-03-02T13:05:00.000Z"}
+
+ODD_VALUES: dict[str, list[Any]] = {
+    "Id": ["00T5g00000AbCdE", "00T5g00000AbCdEAAV\n", " 00T5g00000AbCdEAAV", "", None, "short",
+           12345, "00T5g00000AbCdEAA!"],
+    "Subject": ["", "  ", 12, 1.5, True, ["a"], {"a": 1}, "Call, \"quoted\"\nline"],
+    "CallDurationInSeconds": [0, -3, 2**60 + 1, 12.7, "12", " 12 ", "12.5", "1e3", "", " ",
+                              "x", "\u0661\u0662", True, None],
+    "IsDeleted": [True, False, "true", "FALSE", "1", 0, 1, "", None, "yes", "maybe", " true"],
+    "ActivityDate": ["2026-03-02", " 2026-03-02", "2026-03-02\n", "2026-02-31", "",
+                     "2026-03-02T13:05:00Z", "\u0662\u0660\u0662\u0666-03-02", "March 2", None],
+    "CreatedDate": ["2026-03-02T13:05:00.000Z", "2026-02-31T13:05:00.000Z", "", " ", None,
+                    "2026-03-02 13:05:00", "2026-03-02T15:05:00+02:00", 1772456700000,
+                    "yesterday", "2026-03-02T24:00:00.000+0000", ["x"]],
+    "bizible2__BizibleId__c": [HEX.upper(), f" {HEX} ", "undefined", "", None, "abc",
+                               f"_biz_uid={HEX}; x=1"],
+}
+
+
+def outcome(fn: Any, *args: Any) -> tuple[str, Any]:
+    try:
+        return "ok", fn(*args)
+    except (RowError, ValueError, TypeError, AttributeError, OverflowError) as exc:
+        return type(exc).__name__, str(exc)
+
+
+def both_ways(record: dict[str, Any], fields: TaskFields = TaskFields(),
+              naive_tz: tzinfo = UTC) -> tuple[str, Any]:
+    fast = outcome(task_row, record, fields, naive_tz)
+    assert fast == outcome(_task_row, record, fields, naive_tz), record
+    return fast
+
+
+@pytest.mark.parametrize("base", [REST, BULK], ids=["rest", "bulk"])
+def test_planned_rows_equal_the_long_way_field_by_field(base: dict[str, Any]) -> None:
+    assert both_ways(base)[0] == "ok"
+    for key, values in ODD_VALUES.items():
+        for value in values:
+            both_ways({**base, key: value})
+
+
+def test_planned_rows_equal_the_long_way_on_random_records() -> None:
+    rng = random.Random(7)
+    zones: list[tzinfo] = [UTC, timezone(timedelta(hours=2)), ZoneInfo("Europe/Rome")]
+    shapes = [REST, BULK, {k.upper(): v for k, v in BULK.items()},  # Data Loader headers
+              {k: v for k, v in REST.items() if k not in ("Subject", "IsDeleted")}]
+    for _ in range(3000):
+        record = dict(rng.choice(shapes))
+        for _ in range(rng.randrange(3)):
+            name = rng.choice(list(ODD_VALUES))
+            key = name.upper() if rng.random() < 0.2 else name  # maybe a second key for it
+            record[key] = rng.choice(ODD_VALUES[name])
+        both_ways(record, TaskFields(), rng.choice(zones))
+
+
+@pytest.mark.parametrize("base", [REST, BULK], ids=["rest", "bulk"])
+def test_usual_records_take_the_plan(base: dict[str, Any]) -> None:
+    plan = records._plan(TaskFields(), UTC, tuple(base))
+    assert plan is not None
+    assert records._planned_row(base, plan, UTC) == task_row(base)
+
+
+def test_two_keys_for_one_column_and_odd_keys_go_the_long_way() -> None:
+    assert both_ways({**REST, "ID": "00T5g00000ZZZZZAAA"})[1]["id"] == "00T5g00000ZZZZZAAA"
+    assert both_ways({"ID": "00T5g00000ZZZZZAAA", **REST})[1]["id"] == REST["Id"]
+    assert both_ways({**REST, "Unknown__c": "x"})[1] == task_row(REST)
+    assert both_ways({**REST, 7: "x"})[0] == "AttributeError"  # type: ignore[dict-item]
+
+
+def test_plans_follow_the_key_set_and_the_options() -> None:
+    vendor = TaskFields(bizible_id="Vendor_Cookie__c", call_time=("CompletedDateTime",))
+    vendor_record = {**REST, "Vendor_Cookie__c": HEX.upper(), "CompletedDateTime":
+                     "2026-03-02T14:00:00.000+0000"}
+    rome = ZoneInfo("Europe/Rome")
+    naive = {**REST, "CreatedDate": "2026-07-01 09:00:00"}
+    for _ in range(3):  # alternate, so that every plan is reused after another one
+        assert both_ways(REST)[1]["bizible_id_raw"] == HEX
+        assert both_ways(vendor_record, vendor)[1]["bizible_id_raw"] == HEX.upper()
+        assert both_ways(BULK)[1]["is_deleted"] == 0
+        assert both_ways(naive, TaskFields(), rome)[1]["created_date"] == \
+            "2026-07-01T07:00:00.000Z"
+        assert both_ways(naive)[1]["created_date"] == "2026-07-01T09:00:00.000Z"
+
+
+def test_rows_are_new_dicts() -> None:
+    row = task_row(REST)
+    row["origin"] = "x"
+    assert "origin" not in task_row(REST)
+
+
+def test_task_fields_answers_are_fresh_and_bad_call_time_keeps_failing() -> None:
+    fields = TaskFields()
+    fields.field_map()["id"] = "oops"
+    fields.call_time_columns().append(("x", "y"))
+    assert fields.field_map()["id"] == "id"
+    assert fields.call_time_columns()[-1] == ("CreatedDate", "created_date")
+    bad = TaskFields(call_time=("Subject",))
+    for _ in range(2):
+        with pytest.raises(ValueError, match="not a datetime field"):
+            bad.call_time_columns()
+    unhashable = TaskFields(call_time=(["CreatedDate"],))  # type: ignore[arg-type]
+    with pytest.raises(AttributeError):  # what it always raised: a list has no lower()
+        unhashable.call_time_columns()
+
+
+def test_derive_task_after_a_planned_row() -> None:
+    derived = derive_task({**task_row(REST), "origin": "salesforce"})
+    assert derived["bizible_id"] == HEX and derived["bizible_state"] == "ok"
+    assert derived["call_at"] == "2026-03-02T13:05:30.000Z"
+    assert (derived["call_at_field"], derived["call_time_fallback"]) == (
+        "bizible2__Bizible_Touchpoint_Date__c", 0)
+    assert derive_task(task_row({**BULK, "bizible2__BizibleId__c": HEX.upper()}))[
+        "bizible_id"] == HEX
