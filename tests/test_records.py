@@ -1,11 +1,14 @@
 """Fast paths of the sync pipeline give what the general paths give.
 
 ``task_row`` takes a per-key-set plan for the usual value shapes and the long way
-(``_task_row``) for everything else.
+(``_task_row``) for everything else; ``_parse_csv`` stands in for ``csv.DictReader``.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import random
 from datetime import UTC, timedelta, timezone, tzinfo
 from typing import Any
@@ -15,6 +18,7 @@ import pytest
 
 from calltui import records
 from calltui.records import RowError, TaskFields, _task_row, derive_task, task_row
+from calltui.sf.client import _parse_csv, _plain
 
 HEX = "a3f9c2d417e84b0c9d1e5f6a7b8c9d0e"
 REST = {  # a REST query record, attributes already stripped
@@ -141,3 +145,28 @@ def test_derive_task_after_a_planned_row() -> None:
         "bizible2__Bizible_Touchpoint_Date__c", 0)
     assert derive_task(task_row({**BULK, "bizible2__BizibleId__c": HEX.upper()}))[
         "bizible_id"] == HEX
+
+
+# --- Salesforce client parsing -------------------------------------------------------
+
+CSV_TEXTS = [
+    "",
+    '"Id","Subject"\n',
+    '"Id","Subject"\n"00T1","a"\n"00T2",""\n',
+    '"Id","Subject"\n"00T1","a, b"\n\n"00T2","line\nbreak"\n',
+    '"Id","Subject"\n"00T1"\n"00T2","a","extra","more"\n',
+    '"Id","Id"\n"1","2"\n"3"\n',
+    '\ufeff"Id","Subject"\r\n"00T1","a ""quoted"" word"\r\n',
+    "\n\"Id\"\n\"1\"\n",
+]
+
+
+@pytest.mark.parametrize("text", CSV_TEXTS)
+def test_parse_csv_matches_dictreader(text: str) -> None:
+    expected = [dict(row) for row in csv.DictReader(io.StringIO(text, newline=""))]
+    assert _parse_csv(text) == expected
+
+
+def test_plain_drops_attributes_only() -> None:
+    record = json.loads('{"attributes": {"type": "Task"}, "Id": "1", "Who": {"attributes": 1}}')
+    assert _plain(record) == {"Id": "1", "Who": {"attributes": 1}}
