@@ -140,7 +140,8 @@ def store_tasks(
     stored = store.fetch_by_ids(db, "tasks", partial) if partial else {}
     out, bad = [], []
     for position, row in rows:
-        merged = {**stored.get(row["id"], {}), **row}
+        base = stored.get(row["id"]) if stored else None
+        merged = row if base is None else {**base, **row}  # derive_task copies, never changes
         try:
             out.append(derive_task(merged, fields))
         except RowError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -171,9 +172,17 @@ def upsert(db: Database, table: str, rows: Iterable[dict[str, Any]]) -> int:
     column that only some of its rows carry (sqlite-utils#873).
     """
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    key_sets: dict[tuple[str, ...], tuple[str, ...]] = {}  # keys in row order -> sorted
     count = 0
     for row in rows:
-        groups.setdefault(tuple(sorted(row)), []).append(row)
+        order = tuple(row)
+        keys = key_sets.get(order)
+        if keys is None:
+            keys = key_sets[order] = tuple(sorted(order))
+        group = groups.get(keys)
+        if group is None:
+            group = groups[keys] = []
+        group.append(row)
         count += 1
     for keys, group in groups.items():
         _upsert_group(db, table, keys, group)
@@ -192,7 +201,11 @@ def _upsert_group(
         f'INSERT INTO "{table}" ({cols}) VALUES ({marks}) '
         f"ON CONFLICT ({', '.join(pks)}) {action}"
     )
-    db.conn.executemany(sql, ([row[k] for k in keys] for row in rows))
+    if len(keys) > 1:
+        params: Iterable[Sequence[Any]] = map(itemgetter(*keys), rows)  # tuples, built in C
+    else:
+        params = ([row[k] for k in keys] for row in rows)
+    db.conn.executemany(sql, params)
 
 
 _PK_CACHE: dict[str, tuple[str, ...]] = {}

@@ -132,7 +132,9 @@ def _rows(records: list[dict[str, Any]], fields: TaskFields, first: int,
     rows, rejects = [], []
     for position, record in enumerate(records, start=first):
         try:
-            rows.append((position, {**task_row(record, fields), "origin": ORIGIN}))
+            row = task_row(record, fields)  # a new dict, ours to extend
+            row["origin"] = ORIGIN
+            rows.append((position, row))
         except RowError as exc:
             rejects.append(_reject(position, str(exc), record))
     return rows, rejects

@@ -1,7 +1,8 @@
 """Fast paths of the sync pipeline give what the general paths give.
 
 ``task_row`` takes a per-key-set plan for the usual value shapes and the long way
-(``_task_row``) for everything else; ``_parse_csv`` stands in for ``csv.DictReader``.
+(``_task_row``) for everything else; ``_parse_csv`` stands in for ``csv.DictReader``;
+``store.upsert`` groups rows by key set and binds them with ``itemgetter``.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlite_utils import Database
 
-from calltui import records
+from calltui import records, store
 from calltui.records import RowError, TaskFields, _task_row, derive_task, task_row
 from calltui.sf.client import _parse_csv, _plain
 
@@ -170,3 +172,42 @@ def test_parse_csv_matches_dictreader(text: str) -> None:
 def test_plain_drops_attributes_only() -> None:
     record = json.loads('{"attributes": {"type": "Task"}, "Id": "1", "Who": {"attributes": 1}}')
     assert _plain(record) == {"Id": "1", "Who": {"attributes": 1}}
+
+
+# --- store.upsert -----------------------------------------------------------------------
+
+
+def old_upsert(db: Database, table: str, rows: list[dict[str, Any]]) -> int:
+    """``store.upsert`` as it was: group by sorted keys, bind lists."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    for keys, group in groups.items():
+        cols = ", ".join(f'"{k}"' for k in keys)
+        marks = ", ".join("?" for _ in keys)
+        updates = ", ".join(f'"{k}" = excluded."{k}"' for k in keys if k != "id")
+        action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+        db.conn.executemany(f'INSERT INTO "{table}" ({cols}) VALUES ({marks}) '
+                            f"ON CONFLICT (id) {action}", ([r[k] for k in keys] for r in group))
+    return len(rows)
+
+
+def test_upsert_groups_and_binds_as_before(tmp_path: Any) -> None:
+    batches = [
+        [{"id": "1", "a": "a1", "b": "b1"}, {"b": "b2", "id": "2", "a": "a2"},
+         {"id": "1", "a": "a1-later"}, {"a": "a2-later", "b": "b2-later", "id": "2"},
+         {"id": "3"}, {"id": "1", "b": "b1-last", "a": "a1-last"}],
+        [{"id": "3"}, {"id": "4"}],  # one key: nothing to update
+        [{"id": "1", "a": None}, {"id": "5", "b": "x"}, {"b": "y", "id": "5"}],
+    ]
+    tables = []
+    for name, upsert in (("new", store.upsert), ("old", old_upsert)):
+        db = store.open_db(tmp_path / f"{name}.db")
+        db.execute("CREATE TABLE things (id TEXT PRIMARY KEY, a TEXT, b TEXT)")
+        for batch in batches:
+            with db.atomic():
+                assert upsert(db, "things", iter(batch) if name == "new" else batch) == len(batch)
+        tables.append(list(db.query("SELECT * FROM things ORDER BY id")))
+        db.close()
+    assert tables[0] == tables[1]
+    assert tables[0][0] == {"id": "1", "a": None, "b": "b1-last"}
