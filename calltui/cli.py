@@ -43,6 +43,14 @@ class Context:
             self._db = store.open_db(self.db_path)
         return self._db
 
+    @property
+    def existing_db(self) -> Database:
+        """The database for commands that only read: a mistyped --db must not create one."""
+        if not self.db_path.exists():
+            fail(f"no database at {self.db_path}: run `calltui demo`, `calltui import FILE...` "
+                 "or `calltui sync` first, or pass --db")
+        return self.db
+
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -104,8 +112,10 @@ def _tz(name: str) -> ZoneInfo:
 @click.option("--kind", type=click.Choice(KINDS), help="Skip sniffing: read every file as KIND.")
 @click.option("--source-tz", default="UTC", show_default=True,
               help="Time zone of timestamps without an offset (warehouse exports are UTC).")
+@click.option("--no-match", is_flag=True, help="Do not re-run the match after importing.")
 @pass_ctx
-def import_(ctx: Context, files: tuple[Path, ...], kind: str | None, source_tz: str) -> None:
+def import_(ctx: Context, files: tuple[Path, ...], kind: str | None, source_tz: str,
+            no_match: bool) -> None:
     """Import Task and warehouse files (JSON, CSV, CSV.gz, JSON lines); upserts by ID.
 
     Example: calltui import tasks.json BIZ_SESSIONS.csv.gz
@@ -133,7 +143,10 @@ def import_(ctx: Context, files: tuple[Path, ...], kind: str | None, source_tz: 
         Console(highlight=False).print(table)
     if any(True for _ in store.page_rejects(ctx.db, limit=1)):
         err.print("Rejected rows are kept with file, line and reason: "
-                  "see the Sync & import log in the app.")
+                  "`calltui report rejects`, or the Sync & import log in the app.")
+    if table.row_count and not no_match:
+        summary = run_match(ctx.db, ctx.config.match)
+        Console(highlight=False).print(_summary_table(summary, store.counts_by_flag(ctx.db)))
     for message in refused:
         click.echo(f"error: {message}", err=True)
     if refused:
@@ -204,16 +217,18 @@ def report() -> None:
 @report.command("calls")
 @FORMAT
 @click.option("--status", "statuses", multiple=True, type=click.Choice([s.value for s in Status]),
-              help="Only calls with this status (repeatable).")
-@click.option("--flag", type=click.Choice([f.value for f in Flag]), help="Only calls with flag.")
+              help="Only calls with this status (repeatable: any of them).")
+@click.option("--flag", "flags", multiple=True, type=click.Choice([f.value for f in Flag]),
+              help="Only calls with this flag (repeatable: any of them).")
 @pass_ctx
-def report_calls(ctx: Context, fmt: str, statuses: tuple[str, ...], flag: str | None) -> None:
-    """Every call's status, flags and compared session (SPEC §4 keys).
+def report_calls(ctx: Context, fmt: str, statuses: tuple[str, ...], flags: tuple[str, ...]
+                 ) -> None:
+    """Every call's status, flags and compared session.
 
     Example: calltui report calls --status outside_window --format csv
     """
-    _require_match(ctx.db)
-    rows = reports.call_report_rows(ctx.db, list(statuses) or None, flag)
+    _require_match(ctx.existing_db)
+    rows = reports.call_report_rows(ctx.db, list(statuses) or None, list(flags) or None)
     shown = ("task_id", "call_at", "status", "flags", "gap_seconds", "touchpoint_type",
              "channel")
     _emit(fmt, rows, store.CALL_REPORT_COLUMNS, shown, "Calls")
@@ -224,10 +239,24 @@ def report_calls(ctx: Context, fmt: str, statuses: tuple[str, ...], flag: str | 
 @pass_ctx
 def report_touchpoints(ctx: Context, fmt: str) -> None:
     """The touchpoints calls make, with positions and U-shaped credit."""
-    _require_match(ctx.db)
+    _require_match(ctx.existing_db)
     shown = ("touchpoint_id", "kind", "person_key", "touchpoint_date", "touchpoint_type",
              "channel", "position", "u_shaped_credit")
     _emit(fmt, reports.touchpoint_rows(ctx.db), store.TOUCHPOINT_COLUMNS, shown, "Touchpoints")
+
+
+@report.command("rejects")
+@FORMAT
+@click.option("--file", "file", help="Only rows rejected from this file (as imported).")
+@pass_ctx
+def report_rejects(ctx: Context, fmt: str, file: str | None) -> None:
+    """Rows that could not be stored, with file, line and reason.
+
+    Example: calltui report rejects --format csv > rejects.csv
+    """
+    rows = reports.reject_rows(ctx.existing_db, file)
+    columns = ("file", "line", "kind", "reason")
+    _emit(fmt, rows, columns, columns, "Rejected rows")
 
 
 def _require_match(db: Database) -> None:
@@ -242,7 +271,7 @@ def _require_match(db: Database) -> None:
 @pass_ctx
 def explain(ctx: Context, task_id: str, fmt: str) -> None:
     """Why one call did or did not merge with a web session, and what to do."""
-    _require_match(ctx.db)
+    _require_match(ctx.existing_db)
     doc = reports.explain_document(ctx.db, task_id.strip())
     if doc is None:
         fail(f"no call Task {task_id!r} in {ctx.db_path} (is it a call, and was it imported?)")

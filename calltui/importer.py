@@ -26,9 +26,16 @@ from calltui.records import (
     task_row,
     warehouse_row,
 )
-from calltui.sources.files import FileRefused, Progress, Record, read_records, sniff
+from calltui.sources.files import (
+    FileRefused,
+    Progress,
+    Record,
+    check_forced_kind,
+    read_records,
+    sniff,
+)
 
-__all__ = ["FileRefused", "ImportResult", "import_file", "store_tasks"]
+__all__ = ["AllRejected", "FileRefused", "ImportResult", "import_file", "store_tasks"]
 
 ProgressFn = Callable[[int, int], None]
 
@@ -57,18 +64,30 @@ def import_file(
     name = str(path)
     import_id = store.start_import(db, name, kind)
     try:
-        kind = kind or sniff(path)
+        if kind:
+            check_forced_kind(path, kind)
+        else:
+            kind = sniff(path)
         with db.atomic():
             db.execute("DELETE FROM rejects WHERE file = ?", [name])
             result = _import_rows(db, path, kind, import_id, naive_tz, fields, on_progress)
     except FileRefused as exc:
         store.finish_import(db, import_id, status="refused", error=str(exc), kind=kind)
         raise
+    status = "all rejected" if result.read and not result.stored else "ok"
     store.finish_import(
-        db, import_id, status="ok", read=result.read, stored=result.stored,
+        db, import_id, status=status, read=result.read, stored=result.stored,
         rejected=result.rejected, kind=kind,
     )
+    if status == "all rejected":
+        first = store.page_rejects(db, limit=1, file=name)[0]
+        raise AllRejected(f"{path}: every row was rejected ({result.rejected}); the first, "
+                          f"line {first['line']}: {first['reason']}")
     return result
+
+
+class AllRejected(FileRefused):
+    """Nothing in the file could be stored; its rejected rows are kept."""
 
 
 def _import_rows(
@@ -79,17 +98,25 @@ def _import_rows(
     progress = Progress()
     good: list[tuple[int, dict[str, Any]]] = []
     rejects: list[dict[str, Any]] = []
+    saw_bizible = False
     for record in read_records(path, kind, progress):
         result.read += 1
         try:
-            good.append((record.line, _to_row(kind, record, naive_tz, fields)))
+            row = _to_row(kind, record, naive_tz, fields)
         except RowError as exc:
             rejects.append(_reject(path, record, kind, str(exc)))
+        else:
+            good.append((record.line, row))
+            saw_bizible = saw_bizible or "bizible_id_raw" in row
         if len(good) >= store.BATCH:
             _flush(db, kind, good, rejects, path, fields, result)
             if on_progress:
                 on_progress(progress.done, progress.total)
     _flush(db, kind, good, rejects, path, fields, result)
+    if kind == "tasks" and result.stored and not saw_bizible:
+        raise FileRefused(
+            f"{path}: no {fields.bizible_id} column, so every call would look like it has no "
+            "BizibleId; export the Tasks again with that field")
     store.add_rejects(db, import_id, rejects)
     result.rejected = len(rejects)
     if on_progress:

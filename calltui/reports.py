@@ -27,10 +27,20 @@ def call_report_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def call_report_rows(
-    db: Database, statuses: list[str] | None = None, flag: str | None = None
+    db: Database, statuses: list[str] | None = None, flags: list[str] | None = None
 ) -> Iterator[dict[str, Any]]:
-    for row in store.iter_outcomes(db, statuses=statuses, flag=flag):
+    for row in store.iter_outcomes(db, statuses=statuses, flags=flags):
         yield call_report_row(row)
+
+
+def reject_rows(db: Database, file: str | None = None) -> Iterator[dict[str, Any]]:
+    offset = 0
+    while True:
+        page = store.page_rejects(db, limit=500, offset=offset, file=file)
+        yield from page
+        if len(page) < 500:
+            return
+        offset += len(page)
 
 
 def touchpoint_rows(db: Database) -> Iterator[dict[str, Any]]:

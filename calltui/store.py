@@ -357,25 +357,26 @@ TOUCHPOINT_COLUMNS = (
 
 
 def _outcome_filter(
-    statuses: Sequence[str] | None, flag: str | None
+    statuses: Sequence[str] | None, flags: Sequence[str] | None
 ) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
     if statuses:
         clauses.append(f"status IN ({', '.join('?' for _ in statuses)})")
         params.extend(statuses)
-    if flag:
-        clauses.append("task_id IN (SELECT task_id FROM call_flags WHERE flag = ?)")
-        params.append(flag)
+    if flags:
+        marks = ", ".join("?" for _ in flags)
+        clauses.append(f"task_id IN (SELECT task_id FROM call_flags WHERE flag IN ({marks}))")
+        params.extend(flags)
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
 def page_outcomes(
-    db: Database, *, statuses: Sequence[str] | None = None, flag: str | None = None,
+    db: Database, *, statuses: Sequence[str] | None = None, flags: Sequence[str] | None = None,
     after: tuple[str, str] | None = None, limit: int = 500, columns: str = "*",
 ) -> list[dict[str, Any]]:
     """One page of call outcomes in (call_at, task_id) order, after the keyset ``after``."""
-    where, params = _outcome_filter(statuses, flag)
+    where, params = _outcome_filter(statuses, flags)
     if after is not None:
         where += (" AND " if where else " WHERE ") + "(call_at, task_id) > (?, ?)"
         params.extend(after)
@@ -384,12 +385,12 @@ def page_outcomes(
 
 
 def iter_outcomes(
-    db: Database, *, statuses: Sequence[str] | None = None, flag: str | None = None
+    db: Database, *, statuses: Sequence[str] | None = None, flags: Sequence[str] | None = None
 ) -> Iterator[dict[str, Any]]:
     """Every matching outcome, streamed page by page (constant memory)."""
     after: tuple[str, str] | None = None
     while True:
-        page = page_outcomes(db, statuses=statuses, flag=flag, after=after)
+        page = page_outcomes(db, statuses=statuses, flags=flags, after=after)
         yield from page
         if len(page) < 500:
             return
@@ -397,9 +398,9 @@ def iter_outcomes(
 
 
 def count_outcomes(
-    db: Database, *, statuses: Sequence[str] | None = None, flag: str | None = None
+    db: Database, *, statuses: Sequence[str] | None = None, flags: Sequence[str] | None = None
 ) -> int:
-    where, params = _outcome_filter(statuses, flag)
+    where, params = _outcome_filter(statuses, flags)
     return int(db.execute(f"SELECT COUNT(*) FROM call_outcomes{where}", params).fetchone()[0])
 
 
@@ -487,10 +488,12 @@ def recent_imports(db: Database, limit: int = 200) -> list[dict[str, Any]]:
     return list(db.query("SELECT * FROM imports ORDER BY id DESC LIMIT ?", [limit]))
 
 
-def page_rejects(db: Database, limit: int = 500, offset: int = 0) -> list[dict[str, Any]]:
+def page_rejects(db: Database, limit: int = 500, offset: int = 0,
+                 file: str | None = None) -> list[dict[str, Any]]:
+    where, params = ("WHERE file = ? ", [file]) if file else ("", [])
     return list(db.query(
-        "SELECT file, line, kind, reason FROM rejects ORDER BY file, line LIMIT ? OFFSET ?",
-        [limit, offset]))
+        f"SELECT file, line, kind, reason FROM rejects {where}ORDER BY file, line "
+        "LIMIT ? OFFSET ?", [*params, limit, offset]))
 
 
 # --- sync state and log ----------------------------------------------------------

@@ -62,6 +62,10 @@ def test_report_filters_by_status_and_flag(matched_db: Path) -> None:
     rows = json.loads(run(matched_db, "report", "calls", "--format", "json", "--flag",
                           "duplicate_call").stdout)
     assert {r["task_id"] for r in rows} == {"00T5g00000AbCdEAAV", "00T5g00000AbCdHAAV"}
+    rows = json.loads(run(matched_db, "report", "calls", "--format", "json", "--flag",
+                          "duplicate_call", "--flag", "type_blank").stdout)
+    assert {r["task_id"] for r in rows} == {"00T5g00000AbCdEAAV", "00T5g00000AbCdHAAV",
+                                            "00T5g00000AbCdFAAV"}
 
 
 def test_report_touchpoints_json(matched_db: Path) -> None:
@@ -109,7 +113,9 @@ def test_explain_unknown_task_is_one_line_error(matched_db: Path) -> None:
 
 
 def test_report_before_match_is_one_line_error(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "x.db"), "report", "calls"])
+    db = tmp_path / "x.db"
+    run(db, "import", "--no-match", str(SAMPLE_SESSIONS))
+    result = CliRunner().invoke(cli, ["--db", str(db), "report", "calls"])
     assert result.exit_code == 1
     assert result.stderr.startswith("error: nothing matched yet")
 
@@ -213,3 +219,45 @@ def test_app_without_a_terminal_says_so(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--db", str(tmp_path / "c.db")])
     assert result.exit_code == 1
     assert result.stderr.startswith("error: the app needs a terminal")
+
+
+def test_import_reruns_the_match(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    run(db, "import", str(SAMPLE_TASKS))
+    assert {r["status"] for r in json.loads(run(db, "report", "calls", "--format",
+                                                "json").stdout)} == {"unknown_bizible_id",
+                                                                      "missing_bizible_id"}
+    run(db, "import", str(SAMPLE_SESSIONS))
+    rows = json.loads(run(db, "report", "calls", "--format", "json").stdout)
+    assert {r["status"] for r in rows} == {"matched", "outside_window", "missing_bizible_id"}
+
+
+def test_import_no_match_leaves_outcomes_alone(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    run(db, "import", "--no-match", str(SAMPLE_TASKS))
+    result = CliRunner().invoke(cli, ["--db", str(db), "report", "calls"])
+    assert result.stderr.startswith("error: nothing matched yet")
+
+
+def test_all_rejected_file_exits_1_and_rejects_are_reported(tmp_path: Path) -> None:
+    bad = tmp_path / "excel.csv"
+    bad.write_text("ID,COOKIE_ID,EVENT_DATE\nS1,a3f9c2d417e84b0c9d1e5f6a7b8c9d0e,3/2/2026 12:17\n")
+    db = tmp_path / "c.db"
+    result = CliRunner().invoke(cli, ["--db", str(db), "import", str(bad)])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: {bad}: every row was rejected (1); the first, line 2: "
+        "EVENT_DATE: bad timestamp '3/2/2026 12:17'")
+    rows = json.loads(run(db, "report", "rejects", "--format", "json").stdout)
+    assert rows == [{"file": str(bad), "line": 2, "kind": "sessions",
+                     "reason": "EVENT_DATE: bad timestamp '3/2/2026 12:17'"}]
+
+
+@pytest.mark.parametrize("args", [["report", "calls"], ["explain", "00T5g00000AbCdEAAV"],
+                                  ["report", "rejects"]])
+def test_read_commands_do_not_create_a_database(tmp_path: Path, args: list[str]) -> None:
+    db = tmp_path / "typo.db"
+    result = CliRunner().invoke(cli, ["--db", str(db), *args])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: no database at {db}")
+    assert not db.exists()

@@ -11,7 +11,7 @@ import pytest
 from sqlite_utils import Database
 
 from calltui import store
-from calltui.importer import FileRefused, import_file
+from calltui.importer import AllRejected, FileRefused, import_file
 from calltui.match import run_match
 from tests.conftest import SAMPLE_SESSIONS, SAMPLE_TASKS
 
@@ -143,9 +143,9 @@ def test_bad_timestamp_row_is_rejected_with_file_line_and_reason(
 def test_rejected_rows_keep_their_line_across_embedded_newlines(
     db: Database, tmp_path: Path
 ) -> None:
-    path = write(tmp_path / "t.csv", "Id,Description,CreatedDate\n"
-                 '00T5g00000AbCdEAAV,"two\nlines",2026-03-02T13:06:10.000Z\n'
-                 "00T5g00000AbCdFAAV,x,not a date\n")
+    path = write(tmp_path / "t.csv", "Id,Description,CreatedDate,bizible2__BizibleId__c\n"
+                 f'00T5g00000AbCdEAAV,"two\nlines",2026-03-02T13:06:10.000Z,{COOKIE}\n'
+                 "00T5g00000AbCdFAAV,x,not a date,\n")
     import_file(db, path)
     assert [(r["line"], r["reason"]) for r in store.page_rejects(db)] == [
         (4, "created_date: bad timestamp 'not a date'")]
@@ -167,10 +167,10 @@ def test_task_rows_without_id_or_call_time_are_rejected(db: Database, tmp_path: 
 
 def test_rejects_are_replaced_when_the_file_is_fixed(db: Database, tmp_path: Path) -> None:
     path = write(tmp_path / "s.csv", f"{SESSION_HEADER}\nS1,{COOKIE},bad,Direct,,false\n")
-    import_file(db, path)
-    assert len(store.page_rejects(db)) == 1
-    import_file(db, path)
-    assert len(store.page_rejects(db)) == 1
+    for _ in range(2):
+        with pytest.raises(AllRejected):
+            import_file(db, path)
+        assert len(store.page_rejects(db)) == 1
     write(path, f"{SESSION_HEADER}\nS1,{COOKIE},2026-03-02 12:00:00,Direct,,false\n")
     import_file(db, path)
     assert store.page_rejects(db) == []
@@ -226,13 +226,16 @@ def test_truncated_json_lines_keep_the_good_lines(db: Database, tmp_path: Path) 
 
 def test_wrong_field_count_row_is_rejected(db: Database, tmp_path: Path) -> None:
     path = write(tmp_path / "s.csv", f"{SESSION_HEADER}\nS1,{COOKIE}\n")
-    import_file(db, path)
+    with pytest.raises(AllRejected, match=r"every row was rejected \(1\); the first, line 2: "
+                       "2 fields, header has 6"):
+        import_file(db, path)
     assert store.page_rejects(db)[0]["reason"] == "2 fields, header has 6"
 
 
 def test_placeholder_cookie_session_is_rejected(db: Database, tmp_path: Path) -> None:
     path = write(tmp_path / "s.csv", f"{SESSION_HEADER}\nS1,undefined,2026-03-02 12:00,,,false\n")
-    import_file(db, path)
+    with pytest.raises(AllRejected):
+        import_file(db, path)
     assert store.page_rejects(db)[0]["reason"] == "COOKIE_ID is a placeholder ('undefined')"
 
 
@@ -253,3 +256,44 @@ def test_source_tz_reads_naive_warehouse_times(db: Database, tmp_path: Path) -> 
     path = write(tmp_path / "s.csv", f"{SESSION_HEADER}\nS1,{COOKIE},2026-03-02 13:00,,,false\n")
     import_file(db, path, naive_tz=ZoneInfo("America/New_York"))
     assert db.table("sessions").get("S1")["started_at"] == "2026-03-02T18:00:00.000Z"
+
+
+def test_task_export_without_the_bizible_field_is_refused(db: Database, tmp_path: Path) -> None:
+    records = [{k: v for k, v in r.items() if k != "bizible2__BizibleId__c"}
+               for r in sample_records()]
+    path = write(tmp_path / "t.json", json.dumps(records))
+    with pytest.raises(FileRefused, match=r"t\.json: no bizible2__BizibleId__c column"):
+        import_file(db, path)
+    assert store.count_rows(db, "tasks") == 0
+
+
+@pytest.mark.parametrize(("source", "kind", "detected"), [
+    (SAMPLE_TASKS, "sessions", "tasks"),
+    (SAMPLE_SESSIONS, "tasks", "sessions"),
+])
+def test_a_forced_kind_that_does_not_fit_is_refused(
+    db: Database, source: Path, kind: str, detected: str
+) -> None:
+    with pytest.raises(FileRefused, match=f"--kind {kind} does not fit: the file looks like "
+                       f"{detected}"):
+        import_file(db, source, kind)
+    assert store.page_rejects(db) == []
+
+
+def test_a_forced_kind_among_warehouse_tables_is_honoured(db: Database, tmp_path: Path) -> None:
+    path = write(tmp_path / "pv.csv", "ID,COOKIE_ID,SESSION_ID,EVENT_DATE,CHANNEL\n"
+                 f"P1,{COOKIE},S1,2026-03-02 12:20:00.000,Direct\n")
+    assert import_file(db, path).kind == "sessions"
+    assert import_file(db, path, "page-views").kind == "page-views"
+
+
+@pytest.mark.parametrize(("header", "missing", "kind"), [
+    ("ID,EVENT_DATE,CHANNEL,LANDING_PAGE", "COOKIE_ID", "sessions"),
+    ("Subject,Type,WhoId,CreatedDate,bizible2__BizibleId__c", "Id", "tasks"),
+])
+def test_missing_key_columns_are_named(
+    db: Database, tmp_path: Path, header: str, missing: str, kind: str
+) -> None:
+    path = write(tmp_path / "f.csv", header + "\n")
+    with pytest.raises(FileRefused, match=f"missing required column {missing} for {kind}"):
+        import_file(db, path)

@@ -23,6 +23,10 @@ __all__ = ["KINDS", "FileRefused", "Record", "read_records", "sniff"]
 KINDS = ("tasks", "sessions", "page-views", "form-submits")
 _TASK_KEYS = frozenset(name.lower() for name in TASK_FIELDS) | {"attributes"}
 _TASK_MARKERS = _TASK_KEYS - {"id", "attributes", "description", "status", "subject"}
+_WAREHOUSE_MARKERS = frozenset({
+    "cookie_id", "event_date", "visitor_id", "session_id", "channel", "landing_page",
+    "web_source", "form_type", "current_page", "is_first_session", "has_form", "modified_date",
+})
 _SNIFF_BYTES = 64 * 1024
 
 csv.field_size_limit(16 * 1024 * 1024)
@@ -71,19 +75,36 @@ def _head(path: Path) -> str:
     return data.decode("utf-8-sig", errors="replace")
 
 
-def sniff(path: Path) -> str:
-    """The kind of ``path`` from its first bytes, or ``FileRefused`` saying why not."""
+def check_readable(path: Path) -> str:
+    """The first bytes of ``path``; ``FileRefused`` when it is missing, a folder or empty."""
     if not path.exists():
         raise FileRefused(f"{path}: no such file")
     if path.is_dir():
         raise FileRefused(f"{path}: is a directory")
     head = _head(path)
-    text = head.lstrip()
-    if not text:
+    if not head.strip():
         raise FileRefused(f"{path}: empty file")
+    return head
+
+
+def sniff(path: Path) -> str:
+    """The kind of ``path`` from its first bytes, or ``FileRefused`` saying why not."""
+    head = check_readable(path)
+    text = head.lstrip()
     if text[0] in "[{":
         return _sniff_json(path, text)
     return _sniff_csv_header(path, head)
+
+
+def check_forced_kind(path: Path, kind: str) -> None:
+    """Refuse ``--kind`` when the file is plainly the other family (Tasks vs warehouse)."""
+    check_readable(path)
+    try:
+        detected = sniff(path)
+    except FileRefused:
+        return  # the kind's own column checks speak when the rows are read
+    if (detected == "tasks") != (kind == "tasks"):
+        raise FileRefused(f"{path}: --kind {kind} does not fit: the file looks like {detected}")
 
 
 def _sniff_json(path: Path, text: str) -> str:
@@ -93,9 +114,7 @@ def _sniff_json(path: Path, text: str) -> str:
     except ValueError:
         first = None
     if isinstance(first, dict) and not ({"records", "totalSize"} & first.keys()):
-        keys = {header_key(k) for k in first}
-        if not (keys & _TASK_MARKERS and "cookie_id" not in keys):
-            return _kind_from_keys(path, keys)
+        return _kind_from_keys(path, {header_key(k) for k in first})
     return "tasks"
 
 
@@ -108,7 +127,9 @@ def _sniff_csv_header(path: Path, head: str) -> str:
 
 
 def _kind_from_keys(path: Path, keys: set[str]) -> str:
-    if "cookie_id" in keys:
+    """Tasks or which warehouse table, by which family's columns the header has more of."""
+    warehouse, task = len(keys & _WAREHOUSE_MARKERS), len(keys & _TASK_MARKERS)
+    if warehouse and warehouse >= task:
         if "form_type" in keys:
             kind = "form-submits"
         elif "current_page" in keys or ("session_id" in keys and "channel" not in keys):
@@ -117,7 +138,7 @@ def _kind_from_keys(path: Path, keys: set[str]) -> str:
             kind = "sessions"
         check_columns(path, kind, keys)
         return kind
-    if "id" in keys and keys & _TASK_MARKERS:
+    if task:
         check_columns(path, "tasks", keys)
         return "tasks"
     raise FileRefused(
