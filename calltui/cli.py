@@ -297,7 +297,7 @@ def _print_explanation(doc: dict[str, Any]) -> None:
     console.print(doc["explanation"])
 
 
-def _client(ctx: Context) -> Any:
+def _client(ctx: Context, log_failure: bool = False) -> Any:
     """Log in with the environment's credentials; one-line errors, never a secret."""
     from calltui.sf.auth import AuthError, credentials_from_env
     from calltui.sf.client import SalesforceClient
@@ -307,6 +307,8 @@ def _client(ctx: Context) -> Any:
         env = with_keyring(os.environ)
         return SalesforceClient(credentials_from_env(env, ctx.config.salesforce))
     except AuthError as exc:
+        if log_failure:
+            store.log_failed_sync(ctx.db, "login", str(exc))
         fail(str(exc))
 
 
@@ -330,7 +332,7 @@ def sync(ctx: Context, full: bool, since: str | None, dry_run: bool) -> None:
         fail(f"--since: {exc}", 2)
     options = SyncOptions(full=full, since=since_at, dry_run=dry_run,
                           fields=ctx.config.task_fields, **_sync_settings(ctx.config))
-    client = _client(ctx)
+    client = _client(ctx, log_failure=not dry_run)
     with _progress(err) as progress:
         bar = progress.add_task("syncing Tasks", total=None)
         try:
@@ -417,7 +419,8 @@ def doctor(ctx: Context) -> None:
 
 @cli.command()
 @click.option("--no-tui", is_flag=True, help="Print the summary and exit; never open the app.")
-@click.option("--calls", default=3000, show_default=True, help="How many call Tasks to make.")
+@click.option("--calls", default=3000, show_default=True, type=click.IntRange(10, 1_000_000),
+              help="How many call Tasks to make.")
 @click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same data).")
 @pass_ctx
 def demo(ctx: Context, no_tui: bool, calls: int, seed: int) -> None:

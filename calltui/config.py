@@ -59,7 +59,30 @@ def load_config(path: Path | None = None) -> Config:
     return _from_dict(data, path)
 
 
+_KNOWN = {
+    "match": {"window_minutes", "anchor"},
+    "salesforce": {"login_url", "domain", "username", "api_version", "consumer_key",
+                   "private_key_file", "instance_url", "bulk_threshold", "call_filter",
+                   "bizible_id_field", "call_time_fields"},
+}
+
+
+def _check_known(data: dict[str, Any], path: Path) -> None:
+    """A typo in the config must not silently fall back to a default."""
+    for section, value in data.items():
+        if section not in _KNOWN:
+            raise ConfigError(f"config file {path}: unknown section [{section}] "
+                              f"(known: {', '.join(sorted(_KNOWN))})")
+        if not isinstance(value, dict):
+            raise ConfigError(f"config file {path}: {section} must be a [{section}] table")
+        unknown = sorted(set(value) - _KNOWN[section] - _SECRET_KEYS)
+        if unknown:
+            raise ConfigError(f"config file {path}: unknown key {unknown[0]!r} in [{section}] "
+                              f"(known: {', '.join(sorted(_KNOWN[section]))})")
+
+
 def _from_dict(data: dict[str, Any], path: Path) -> Config:
+    _check_known(data, path)
     match = data.get("match", {})
     sf = dict(data.get("salesforce", {}))
     secrets = _SECRET_KEYS & sf.keys()
@@ -80,9 +103,14 @@ def _from_dict(data: dict[str, Any], path: Path) -> Config:
             f"config file {path}: [match] anchor must be 'start' or 'activity' and "
             "window_minutes a positive number"
         )
+    call_time = sf.pop("call_time_fields", list(TaskFields.call_time))
+    if not isinstance(call_time, list) or not call_time or not all(
+            isinstance(name, str) for name in call_time):
+        raise ConfigError(f"config file {path}: [salesforce] call_time_fields must be a list "
+                          'of field names, e.g. ["CompletedDateTime", "CreatedDate"]')
     fields = TaskFields(
-        bizible_id=sf.pop("bizible_id_field", TaskFields.bizible_id),
-        call_time=tuple(sf.pop("call_time_fields", TaskFields.call_time)),
+        bizible_id=str(sf.pop("bizible_id_field", TaskFields.bizible_id)),
+        call_time=tuple(call_time),
     )
     try:
         fields.call_time_columns()

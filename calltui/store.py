@@ -529,3 +529,9 @@ def finish_sync_log(db: Database, log_id: int, **values: Any) -> None:
 
 def recent_syncs(db: Database, limit: int = 200) -> list[dict[str, Any]]:
     return list(db.query("SELECT * FROM sync_log ORDER BY id DESC LIMIT ?", [limit]))
+
+
+def log_failed_sync(db: Database, mode: str, error: str) -> None:
+    """A run that failed before it could read anything (e.g. the login) is logged too."""
+    log_id = start_sync_log(db, mode, None, now_ts())
+    finish_sync_log(db, log_id, status="failed", error=error)

@@ -160,6 +160,10 @@ def test_config_file_sets_the_window(tmp_path: Path) -> None:
     ("[match\n", "config file"),
     ("[match]\nanchor = 'end'\n", "anchor must be 'start' or 'activity'"),
     ("[salesforce]\npassword = 'x'\n", "secrets do not belong in the config file"),
+    ("[matc]\nwindow_minutes = 60\n", "unknown section [matc]"),
+    ("[match]\nwindow_minute = 60\n", "unknown key 'window_minute' in [match]"),
+    ("[salesforce]\ncall_time_fields = 'CreatedDate'\n", "call_time_fields must be a list"),
+    ("[salesforce]\ncall_time_fields = ['Subject']\n", "'Subject' is not a datetime field"),
 ])
 def test_bad_config_is_one_line_error(tmp_path: Path, text: str, message: str) -> None:
     config = tmp_path / "c.toml"

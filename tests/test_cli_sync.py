@@ -91,3 +91,61 @@ def test_doctor_names_a_missing_field(org: FakeOrg, tmp_path: Path) -> None:
     result = invoke(tmp_path / "c.db", env_for(org), "doctor")
     assert result.exit_code == 1
     assert "older than 6.7" in result.stdout
+
+
+def test_refused_login_is_in_the_sync_log(org: FakeOrg, tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    result = invoke(db, {**env_for(org), "SF_PASSWORD": "wrong"}, "sync")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: login refused by {org.url}: INVALID_LOGIN")
+    from calltui import store
+
+    [log] = store.recent_syncs(store.open_db(db))
+    assert (log["mode"], log["status"]) == ("login", "failed")
+    assert log["error"].startswith("login refused by")
+    assert "wrong" not in log["error"]
+
+
+def test_errors_name_the_host_the_login_really_goes_to() -> None:
+    from calltui.sf.auth import Credentials, login_host
+
+    salesforce = "https://login.salesforce.com"
+    assert login_host(Credentials("password", salesforce, domain="test")) == (
+        "https://test.salesforce.com")
+    assert login_host(Credentials("password", salesforce, domain="acme.my")) == (
+        "https://acme.my.salesforce.com")
+    assert login_host(Credentials("password", "http://127.0.0.1:9", domain="acme.my")) == (
+        "http://127.0.0.1:9")
+
+
+def test_refused_connection_is_named(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {"SF_USERNAME": "a@b.c", "SF_PASSWORD": "x", "SF_LOGIN_URL": f"http://127.0.0.1:{port}"}
+    result = invoke(tmp_path / "c.db", env, "doctor")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (f"error: cannot reach http://127.0.0.1:{port}: "
+                                     "connection refused")
+
+
+def test_missing_jwt_key_file_is_named(tmp_path: Path) -> None:
+    env = {"SF_USERNAME": "a@b.c", "SF_CONSUMER_KEY": "CK",
+           "SF_PRIVATE_KEY_FILE": str(tmp_path / "nope.key")}
+    result = invoke(tmp_path / "c.db", env, "sync")
+    assert result.stderr.strip() == f"error: SF_PRIVATE_KEY_FILE: no such file {tmp_path}/nope.key"
+
+
+def test_session_id_with_a_local_http_instance(org: FakeOrg, tmp_path: Path) -> None:
+    env = {"SF_SESSION_ID": org.issue_session_id(), "SF_INSTANCE_URL": org.url}
+    result = invoke(tmp_path / "c.db", env, "sync", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "4 call Tasks in the window" in result.stdout
+
+
+def test_session_id_with_a_remote_http_instance_is_refused(tmp_path: Path) -> None:
+    env = {"SF_SESSION_ID": "00D!x", "SF_INSTANCE_URL": "http://acme.my.salesforce.com"}
+    result = invoke(tmp_path / "c.db", env, "sync")
+    assert "SF_INSTANCE_URL must use https" in result.stderr

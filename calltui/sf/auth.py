@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -78,12 +79,22 @@ def credentials_from_env(
     session_id, password = env.get("SF_SESSION_ID"), env.get("SF_PASSWORD")
     secret = env.get("SF_CONSUMER_SECRET")
     if session_id and common["instance_url"]:
+        instance = common["instance_url"]
+        if instance.startswith("http://") and not get("SF_LOGIN_URL", "login_url"):
+            common["login_url"] = instance  # a local endpoint: talk to it over plain http
+        try:
+            EndpointSession(instance if "//" in instance else f"https://{instance}")
+        except ValueError as exc:
+            raise AuthError(str(exc).replace("SF_LOGIN_URL", "SF_INSTANCE_URL")) from None
         return Credentials("session", session_id=session_id, **common)
     if common["username"] and password is not None:
         token = env.get("SF_SECURITY_TOKEN", "")
         return Credentials("password", password=password, security_token=token, **common)
     if common["username"] and common["consumer_key"] and common["private_key_file"]:
-        return Credentials("jwt", **common)
+        key_file = Path(common["private_key_file"]).expanduser()
+        if not key_file.is_file():
+            raise AuthError(f"SF_PRIVATE_KEY_FILE: no such file {key_file}")
+        return Credentials("jwt", **{**common, "private_key_file": str(key_file)})
     if common["consumer_key"] and secret:
         if not common["domain"] or common["domain"] in ("login", "test"):
             raise AuthError("client credentials need your My Domain: set SF_DOMAIN "
@@ -103,6 +114,7 @@ def login(creds: Credentials, session: EndpointSession) -> tuple[str, str]:
         url = creds.instance_url if "//" in creds.instance_url else f"https://{creds.instance_url}"
         return creds.session_id, urlsplit(url).netloc
     domain = creds.domain or domain_for(creds.login_url)
+    where = login_host(creds)
     kwargs: dict[str, Any] = {"session": session, "sf_version": creds.api_version,
                               "domain": domain}
     if creds.mode == "password":
@@ -115,12 +127,33 @@ def login(creds: Credentials, session: EndpointSession) -> tuple[str, str]:
         kwargs.update(consumer_key=creds.consumer_key, consumer_secret=creds.consumer_secret)
     try:
         session_id, instance = SalesforceLogin(**kwargs)
-    except OSError as exc:
-        raise AuthError(f"cannot log in to {creds.login_url}: {type(exc).__name__}") from None
+    except OSError as exc:  # requests' ConnectionError and Timeout are OSErrors
+        raise AuthError(f"cannot reach {where}: {network_reason(exc)}") from None
     except Exception as exc:  # simple-salesforce raises SalesforceAuthenticationFailed
-        raise AuthError(f"login refused by {creds.login_url}: {_login_message(exc, creds)}") \
-            from None
+        raise AuthError(f"login refused by {where}: {_login_message(exc, creds)}") from None
     return session_id, instance
+
+
+def login_host(creds: Credentials) -> str:
+    """Where the login really goes: the login URL, or the sandbox / My Domain host."""
+    host = urlsplit(creds.login_url).hostname or ""
+    if creds.domain and host.endswith(".salesforce.com"):
+        return f"https://{creds.domain}.salesforce.com"
+    return creds.login_url
+
+
+def network_reason(exc: BaseException) -> str:
+    """A short, secret-free reason for a network failure."""
+    text = str(exc)
+    for needle, reason in (("NameResolution", "host name not found"),
+                           ("Name or service not known", "host name not found"),
+                           ("Connection refused", "connection refused"),
+                           ("CERTIFICATE_VERIFY_FAILED", "TLS certificate not trusted"),
+                           ("SSL", "TLS handshake failed"),
+                           ("timed out", "timed out"), ("Timeout", "timed out")):
+        if needle in text or needle in type(exc).__name__:
+            return reason
+    return type(exc).__name__
 
 
 def _login_message(exc: Exception, creds: Credentials) -> str:
