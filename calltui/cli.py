@@ -278,21 +278,34 @@ def explain(ctx: Context, task_id: str, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
         return
-    _print_explanation(doc)
+    _print_explanation(doc, store.last_match(ctx.db))
 
 
-def _print_explanation(doc: dict[str, Any]) -> None:
+def _print_explanation(doc: dict[str, Any], run: dict[str, Any] | None) -> None:
+    from calltui.explain import human_gap
+
     console = Console(highlight=False)
     ev = doc["evidence"]
-    console.print(f"[bold]{doc['task_id']}[/]  {doc['status']}  {', '.join(doc['flags'])}")
-    console.print(f"call at {ev['call_at']} (from {ev['call_at_field']}), "
-                  f"BizibleId {ev['bizible_id'] or '(none)'}")
-    for label, key in (("nearest session before", "nearest_before"),
-                       ("nearest session after", "nearest_after")):
+    flags = ", ".join(doc["flags"]) or "no flags"
+    console.print(f"[bold]{doc['task_id']}[/]  [bold]{doc['status']}[/]  ({flags})")
+    console.print(f"call at   {ev['call_at']}  (from {ev['call_at_field']})")
+    raw = ev["bizible_id_raw"]
+    console.print(f"BizibleId {ev['bizible_id'] or '(none)'}"
+                  + (f"  (as written: {raw!r})" if raw is not None and raw != ev["bizible_id"]
+                     else ""))
+    for label, key, word in (("session before", "nearest_before", "before"),
+                             ("session after ", "nearest_after", "after")):
         near = ev[key]
         if near:
-            console.print(f"{label}: {near['session_id']} at {near['started_at']} "
-                          f"(gap {near['gap_seconds']} s)")
+            console.print(f"{label}  {near['session_id']} started {near['started_at']} "
+                          f"({human_gap(abs(near['gap_seconds']))} {word} the call)")
+    sessions, calls = ev["cookie_sessions"], ev["cookie_calls"]
+    if ev["bizible_id"]:
+        console.print(f"cookie    {len(sessions)} session(s), {len(calls)} call(s) "
+                      "(all of them: --format json, or the app)")
+    if run:
+        console.print(f"[dim]as matched {run['finished_at']} with a {run['window_minutes']:g}-"
+                      f"minute window from the session {run['anchor']}[/]")
     console.print()
     console.print(doc["explanation"])
 

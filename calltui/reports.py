@@ -60,7 +60,7 @@ def _near(row: dict[str, Any], prefix: str) -> dict[str, Any] | None:
 
 def explain_document(db: Database, task_id: str) -> dict[str, Any] | None:
     """``explain TASK_ID --format json``: status, flags, explanation and evidence."""
-    row = store.get_outcome(db, task_id)
+    row = store.find_outcome(db, task_id.strip())
     if row is None:
         return None
     sessions: store.Rows = []

@@ -18,6 +18,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from calltui.normalize import format_ts
+from calltui.sfid import to_18
 
 __all__ = ["default_db_path", "now_ts", "open_db"]
 
@@ -407,6 +408,28 @@ def count_outcomes(
 def get_outcome(db: Database, task_id: str) -> dict[str, Any] | None:
     rows = list(db.query("SELECT * FROM call_outcomes WHERE task_id = ?", [task_id]))
     return rows[0] if rows else None
+
+
+def find_outcome(db: Database, task_id: str) -> dict[str, Any] | None:
+    """An outcome by its Id as admins paste it.
+
+    Exact first; a 15-character Id by its 18-character form or its first 15
+    characters; an 18-character Id in any case (the suffix makes it case-safe).
+    """
+    found = get_outcome(db, task_id)
+    if found is not None:
+        return found
+    if len(task_id) == 15:
+        found = get_outcome(db, to_18(task_id))
+        where = "substr(task_id, 1, 15) = ?"
+    elif len(task_id) == 18:
+        where = "task_id = ? COLLATE NOCASE"
+    else:
+        return None
+    if found is None:
+        rows = list(db.query(f"SELECT * FROM call_outcomes WHERE {where} LIMIT 1", [task_id]))
+        found = rows[0] if rows else None
+    return found
 
 
 def counts_by_status(db: Database) -> dict[str, int]:

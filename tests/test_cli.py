@@ -265,3 +265,9 @@ def test_read_commands_do_not_create_a_database(tmp_path: Path, args: list[str])
     assert result.exit_code == 1
     assert result.stderr.startswith(f"error: no database at {db}")
     assert not db.exists()
+
+
+@pytest.mark.parametrize("typed", ["00T5g00000AbCdE", "00t5g00000abcdeaav", " 00T5g00000AbCdEAAV "])
+def test_explain_finds_ids_as_admins_paste_them(matched_db: Path, typed: str) -> None:
+    doc = json.loads(run(matched_db, "explain", typed, "--format", "json").stdout)
+    assert doc["task_id"] == "00T5g00000AbCdEAAV"
