@@ -344,7 +344,7 @@ async def test_lists_refresh_while_the_match_worker_writes(many_db: Path) -> Non
         await _settle(app, pilot)
         assert totals == {450} and table.total == 450
         assert [n.message for n in app._notifications] == [
-            "Matched 0 of 450 calls; 0 touchpoints"]
+            "Matched 0 of 450 calls (not counting deleted Tasks); 0 touchpoints"]
 
 
 async def test_a_failing_worker_is_one_notification_not_a_crash(

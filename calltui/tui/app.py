@@ -106,7 +106,8 @@ class CalltuiApp(App[None]):
         self.busy = ""
         self.data_changed()
         matched = summary.by_status.get("matched", 0)
-        self.notify(f"Matched {matched:,} of {summary.calls:,} calls; "
+        live = summary.calls - summary.by_status.get("deleted", 0)
+        self.notify(f"Matched {matched:,} of {live:,} calls (not counting deleted Tasks); "
                     f"{summary.touchpoints:,} touchpoints")
 
     def work_failed(self, message: str) -> None:

@@ -14,18 +14,18 @@ from calltui.tui.widgets import Column, PagedTable, PageSource, Row
 
 __all__ = ["TouchpointsScreen", "touchpoint_source"]
 
-COLUMNS = (
+COLUMNS = (  # what an admin reads first stays on screen; ids go to the right
     Column("Date (UTC)", lambda r: short_ts(r["touchpoint_date"])),
+    Column("Person", lambda r: cell(r["person_key"])),
     Column("Kind", lambda r: r["kind"]),
-    Column("Type", lambda r: cell(r["touchpoint_type"])),
-    Column("Medium", lambda r: cell(r["medium"])),
-    Column("Channel", lambda r: cell(r["channel"])),
-    Column("Source", lambda r: cell(r["source"])),
-    Column("Campaign", lambda r: cell(r["campaign"])),
     Column("Position", lambda r: cell(r["position"])),
     Column("U-shaped", lambda r: f"{(r['u_shaped_credit'] or 0):.0%}"),
+    Column("Type", lambda r: cell(r["touchpoint_type"])),
+    Column("Channel", lambda r: cell(r["channel"])),
+    Column("Medium", lambda r: cell(r["medium"])),
+    Column("Source", lambda r: cell(r["source"])),
+    Column("Campaign", lambda r: cell(r["campaign"])),
     Column("Task", lambda r: cell(r["task_id"])),
-    Column("Person", lambda r: cell(r["person_key"])),
     Column("Session", lambda r: cell(r["session_id"])),
 )
 TASK_COLUMN = [c.label for c in COLUMNS].index("Task")
