@@ -185,7 +185,10 @@ def _emit(
     if fmt == "csv":
         reports.to_csv(rows, columns, out)
         return
-    table = Table(*shown, title=title)
+    table = Table(title=title)
+    for column in shown:
+        wide = column.endswith("_id") or column in ("call_at", "touchpoint_date", "file")
+        table.add_column(column, no_wrap=wide, overflow="fold")
     more = 0
     for row in rows:
         if table.row_count < TABLE_ROWS:
@@ -454,12 +457,22 @@ def demo(ctx: Context, no_tui: bool, calls: int, seed: int) -> None:
         fail(str(exc))
     db = store.open_db(db_path)
     Console(highlight=False).print(_summary_table(summary, store.counts_by_flag(db)))
-    click.echo(f"Demo database: {db_path}")
-    click.echo(f"Try: calltui --db {db_path} report calls --status outside_window")
+    click.echo(f"Demo database: {db_path} (Tasks synced from a demo org on 127.0.0.1, "
+               "never your Salesforce)")
+    click.echo(f"Try: {_me()} --db {db_path} report calls --status outside_window")
     if not no_tui and sys.stdout.isatty() and sys.stdin.isatty():
         from calltui.tui.app import run_app
 
         run_app(db_path, ctx.config)
+
+
+def _me() -> str:
+    """How to call calltui again: the bare name when it is on PATH, else the full path."""
+    import shutil
+
+    if shutil.which("calltui"):
+        return "calltui"
+    return str(Path(sys.argv[0]).resolve()) if sys.argv and sys.argv[0] else "calltui"
 
 
 def _db_given() -> bool:

@@ -54,6 +54,10 @@ def store_secret(name: str, value: str) -> None:
     except KeyringUnavailable:
         raise
     except Exception as exc:  # noqa: BLE001 - backends raise their own classes
+        if type(exc).__name__ == "NoKeyringError":
+            raise KeyringUnavailable("no OS keyring is available on this machine (no Keychain, "
+                                     "Credential Locker or Secret Service); use the SF_* "
+                                     "environment variables instead") from None
         raise KeyringUnavailable(f"the OS keyring refused: {type(exc).__name__}") from None
 
 
