@@ -271,3 +271,11 @@ def test_read_commands_do_not_create_a_database(tmp_path: Path, args: list[str])
 def test_explain_finds_ids_as_admins_paste_them(matched_db: Path, typed: str) -> None:
     doc = json.loads(run(matched_db, "explain", typed, "--format", "json").stdout)
     assert doc["task_id"] == "00T5g00000AbCdEAAV"
+
+
+def test_every_command_is_in_the_readme() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    for name, command in cli.commands.items():
+        assert f"calltui {name}" in readme, name
+        for sub in getattr(command, "commands", {}):
+            assert sub in readme, f"{name} {sub}"
