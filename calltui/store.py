@@ -138,6 +138,13 @@ def m002_sync(db: Database) -> None:
     )
 
 
+@migrations()
+def m003_fewer_task_indexes(db: Database) -> None:
+    """Nothing reads Tasks by call time or modstamp alone; each index cost every write."""
+    db.execute("DROP INDEX IF EXISTS tasks_call_at")
+    db.execute("DROP INDEX IF EXISTS tasks_modstamp")
+
+
 def default_db_path() -> Path:
     """``CALLTUI_DB`` if set, else ``calltui.db`` in the user data directory."""
     env = os.environ.get("CALLTUI_DB")
@@ -152,6 +159,7 @@ def open_db(path: str | Path) -> Database:
     path.parent.mkdir(parents=True, exist_ok=True)
     db = Database(path)
     db.execute("PRAGMA busy_timeout = 10000")
+    db.execute("PRAGMA cache_size = -65536")  # 64 MB: index pages stay in memory on big writes
     db.enable_wal()
     db.execute("PRAGMA synchronous = NORMAL")
     migrations.apply(db)
