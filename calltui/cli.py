@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -20,7 +21,7 @@ from calltui import reports, store
 from calltui.config import Config, ConfigError, load_config
 from calltui.importer import FileRefused, import_file
 from calltui.match import MatchSummary, run_match
-from calltui.models import Flag, Status
+from calltui.models import Flag, MatchOptions, Status
 from calltui.sf.keychain import SECRET_NAMES
 from calltui.sources.files import KINDS
 
@@ -53,6 +54,9 @@ class Context:
 
 
 pass_ctx = click.make_pass_decorator(Context)
+
+FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]),
+                      default="table", show_default=True)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -163,11 +167,55 @@ def _summary_table(summary: MatchSummary, flags: dict[str, int]) -> Table:
 
 
 @cli.command()
+@click.option("--window-minutes", type=click.FloatRange(min=0, min_open=True),
+              help="Merge window in minutes (default: config [match], else 30).")
+@click.option("--anchor", type=click.Choice(["start", "activity"]),
+              help="Measure the window from the session start or its last activity.")
+@click.option("--what-if", is_flag=True,
+              help="Only show which calls would change status; write nothing.")
+@FORMAT
 @pass_ctx
-def match(ctx: Context) -> None:
-    """Replay Marketo Measure's call/session merge rule over everything stored."""
-    summary = run_match(ctx.db, ctx.config.match)
+def match(ctx: Context, window_minutes: float | None, anchor: str | None, what_if: bool,
+          fmt: str) -> None:
+    """Replay Marketo Measure's call/session merge rule over everything stored.
+
+    Example: calltui match --what-if --window-minutes 45
+    """
+    options = ctx.config.match
+    if window_minutes is not None:
+        options = dataclasses.replace(options, window_minutes=window_minutes)
+    if anchor == "start":
+        options = dataclasses.replace(options, anchor="start")
+    elif anchor == "activity":
+        options = dataclasses.replace(options, anchor="activity")
+    if what_if:
+        _print_what_if(ctx.existing_db, options, fmt)
+        return
+    summary = run_match(ctx.db, options)
     Console(highlight=False).print(_summary_table(summary, store.counts_by_flag(ctx.db)))
+
+
+def _print_what_if(db: Database, options: MatchOptions, fmt: str) -> None:
+    from calltui.match import what_if
+
+    changes = what_if(db, options)
+    rows = [dataclasses.asdict(c) for c in changes]
+    columns = ("task_id", "call_at", "before", "after")
+    if fmt != "table":
+        _emit(fmt, iter(rows), columns, columns, "")
+        return
+    moves: dict[tuple[str | None, str], int] = {}
+    for c in changes:
+        moves[(c.before, c.after)] = moves.get((c.before, c.after), 0) + 1
+    console = Console(highlight=False)
+    console.print(f"What if: {options.window_minutes:g}-minute window from the session "
+                  f"{options.anchor} — {len(changes)} call(s) would change; nothing written")
+    table = Table("from", "to", "calls")
+    for (before, after), n in sorted(moves.items(), key=lambda kv: -kv[1]):
+        table.add_row(before or "(not matched yet)", after, str(n))
+    console.print(table)
+    if changes:
+        _emit("table", iter(rows), columns, columns, "Calls that would change")
 
 
 TABLE_ROWS = 1000
@@ -207,9 +255,6 @@ def _cell(value: Any) -> str:
         return ", ".join(value)
     return str(value)
 
-
-FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]),
-                      default="table", show_default=True)
 
 
 @cli.group()

@@ -27,7 +27,7 @@ from calltui.models import (
 from calltui.normalize import BizibleState, format_ts, parse_ts
 from calltui.rules import match_calls
 
-__all__ = ["MatchSummary", "run_match"]
+__all__ = ["Change", "MatchSummary", "load_inputs", "run_match", "what_if"]
 
 
 @dataclass
@@ -39,9 +39,62 @@ class MatchSummary:
     touchpoints: int
 
 
+@dataclass
+class Inputs:
+    """Everything the rules read, loaded from the store once."""
+
+    calls: list[Call]
+    sessions_by_cookie: dict[str, list[WebSession]]
+    sessions_by_id: dict[str, WebSession]
+    forms: dict[str, list[FormSubmit]]
+
+
+@dataclass(frozen=True)
+class Change:
+    """A call whose status would change under other options."""
+
+    task_id: str
+    call_at: str
+    before: str | None
+    after: str
+
+
 def run_match(db: Database, options: MatchOptions = MatchOptions()) -> MatchSummary:
     """Re-run the rules over everything stored and replace the outcomes in one transaction."""
     started = store.now_ts()
+    inputs = load_inputs(db, options)
+    calls = inputs.calls
+    outcomes = match_calls(calls, inputs.sessions_by_cookie, options)
+    touchpoints = build_touchpoints(outcomes, inputs.sessions_by_cookie, inputs.forms,
+                                    inputs.sessions_by_id)
+    with db.atomic():
+        store.replace_outcomes(
+            db,
+            (outcome_row(o, options) for o in outcomes),
+            (touchpoint_row(t) for t in touchpoints),
+        )
+        store.record_match_run(db, started, len(calls), options.window_minutes, options.anchor)
+    counts: dict[str, int] = {s.value: 0 for s in Status}
+    for o in outcomes:
+        counts[o.status.value] += 1
+    return MatchSummary(len(calls), counts, len(touchpoints))
+
+
+def what_if(db: Database, options: MatchOptions) -> list[Change]:
+    """Which calls would change status under ``options``; nothing is written."""
+    stored = store.stored_statuses(db)
+    inputs = load_inputs(db, options)
+    changes = []
+    for o in match_calls(inputs.calls, inputs.sessions_by_cookie, options):
+        before = stored.get(o.call.task_id)
+        if before != o.status.value:
+            changes.append(Change(o.call.task_id, format_ts(o.call.call_at), before,
+                                  o.status.value))
+    return changes
+
+
+def load_inputs(db: Database, options: MatchOptions) -> Inputs:
+    """Calls, their cookies' sessions (with last activity for the activity anchor), forms."""
     calls = [_call(row) for row in store.load_calls(db)]
     last = store.load_last_activity(db) if options.anchor == "activity" else {}
     sessions_by_cookie: dict[str, list[WebSession]] = defaultdict(list)
@@ -55,19 +108,7 @@ def run_match(db: Database, options: MatchOptions = MatchOptions()) -> MatchSumm
         forms[row["cookie_id"]].append(
             FormSubmit(row["id"], row["cookie_id"], row["session_id"], parse_ts(row["event_at"]))
         )
-    outcomes = match_calls(calls, sessions_by_cookie, options)
-    touchpoints = build_touchpoints(outcomes, sessions_by_cookie, forms, sessions_by_id)
-    with db.atomic():
-        store.replace_outcomes(
-            db,
-            (outcome_row(o, options) for o in outcomes),
-            (touchpoint_row(t) for t in touchpoints),
-        )
-        store.record_match_run(db, started, len(calls), options.window_minutes, options.anchor)
-    counts: dict[str, int] = {s.value: 0 for s in Status}
-    for o in outcomes:
-        counts[o.status.value] += 1
-    return MatchSummary(len(calls), counts, len(touchpoints))
+    return Inputs(calls, sessions_by_cookie, sessions_by_id, forms)
 
 
 def _call(row: dict[str, Any]) -> Call:

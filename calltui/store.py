@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
 from pathlib import Path
@@ -20,7 +21,7 @@ from sqlite_utils.migrations import Migrations
 from calltui.normalize import format_ts
 from calltui.sfid import to_18
 
-__all__ = ["default_db_path", "now_ts", "open_db"]
+__all__ = ["ListFilter", "default_db_path", "now_ts", "open_db"]
 
 migrations = Migrations("calltui")
 
@@ -143,6 +144,24 @@ def m003_fewer_task_indexes(db: Database) -> None:
     """Nothing reads Tasks by call time or modstamp alone; each index cost every write."""
     db.execute("DROP INDEX IF EXISTS tasks_call_at")
     db.execute("DROP INDEX IF EXISTS tasks_modstamp")
+
+
+@migrations()
+def m004_app_list_indexes(db: Database) -> None:
+    """The app's lists page by (call_at, task_id) and find merged sessions by id."""
+    db.execute("CREATE INDEX IF NOT EXISTS call_outcomes_keyset ON call_outcomes "
+               "(call_at, task_id)")
+    db.execute("CREATE INDEX IF NOT EXISTS call_outcomes_status_keyset ON call_outcomes "
+               "(status, call_at, task_id)")
+    db.execute("CREATE INDEX IF NOT EXISTS call_outcomes_session ON call_outcomes (session_id)")
+
+
+@migrations()
+def m004_task_vendors(db: Database) -> None:
+    """The call-tracking vendor of each call Task (derived by calltui.vendors.refresh)."""
+    db.execute("CREATE TABLE task_vendors (task_id TEXT PRIMARY KEY, vendor TEXT NOT NULL, "
+               "rules_key TEXT NOT NULL)")
+    db.execute("CREATE INDEX task_vendors_vendor ON task_vendors (vendor)")
 
 
 def default_db_path() -> Path:
@@ -342,6 +361,12 @@ def load_call_forms(db: Database) -> Iterator[dict[str, Any]]:
     )
 
 
+def stored_statuses(db: Database) -> dict[str, str]:
+    """Task Id -> status of the last match."""
+    return {r["task_id"]: r["status"] for r in db.query(
+        "SELECT task_id, status FROM call_outcomes")}
+
+
 def record_match_run(
     db: Database, started_at: str, calls: int, window_minutes: float, anchor: str
 ) -> None:
@@ -525,6 +550,164 @@ def page_rejects(db: Database, limit: int = 500, offset: int = 0,
     return list(db.query(
         f"SELECT file, line, kind, reason FROM rejects {where}ORDER BY file, line "
         "LIMIT ? OFFSET ?", [*params, limit, offset]))
+
+
+# --- reads for the app's lists (filtered, sorted, keyset-paged) --------------------
+
+LIST_SORTS = frozenset({
+    "call_at", "task_id", "status", "gap_seconds", "before_gap_seconds", "after_gap_seconds",
+    "bizible_id", "bizible_id_raw", "compared_session_id", "task_type", "who_id", "flags",
+    "channel",
+})
+"""Columns of ``call_outcomes`` a list can sort by."""
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """What a list shows: every field is optional and narrows the rows (AND)."""
+
+    statuses: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    since: str | None = None
+    """Stored-form time; rows at or after it."""
+    until: str | None = None
+    """Stored-form time; rows before it."""
+    channel: str | None = None
+    task_type: str | None = None
+    search: str | None = None
+    """Part of a Task Id, BizibleId or subject (calls) or session Id or cookie (sessions)."""
+
+
+def _list_where(f: ListFilter) -> tuple[list[str], list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if f.statuses:
+        clauses.append(f"o.status IN ({', '.join('?' for _ in f.statuses)})")
+        params.extend(f.statuses)
+    for flag in f.flags:  # every flag given must be set
+        clauses.append("o.task_id IN (SELECT task_id FROM call_flags WHERE flag = ?)")
+        params.append(flag)
+    if f.since:
+        clauses.append("o.call_at >= ?")
+        params.append(f.since)
+    if f.until:
+        clauses.append("o.call_at < ?")
+        params.append(f.until)
+    if f.channel:
+        clauses.append("o.channel LIKE ?")
+        params.append(f"%{f.channel}%")
+    if f.task_type:
+        clauses.append("COALESCE(o.task_type, '') LIKE ?")
+        params.append(f.task_type)
+    if f.search:
+        like = f"%{f.search}%"
+        clauses.append("(o.task_id LIKE ? OR o.bizible_id LIKE ? OR o.bizible_id_raw LIKE ? "
+                       "OR o.task_id IN (SELECT id FROM tasks WHERE subject LIKE ?))")
+        params.extend([like, like, like, like])
+    return clauses, params
+
+
+def page_calls(
+    db: Database, f: ListFilter = ListFilter(), *, sort: str = "call_at",
+    descending: bool = False, after: dict[str, Any] | None = None, limit: int = 500,
+) -> list[dict[str, Any]]:
+    """One page of call outcomes, filtered and sorted in SQL, after the row ``after``.
+
+    The order is (sort value, task_id), or (call_at, task_id), with empty values
+    last in both directions, so paging by keyset never skips or repeats a row.
+    """
+    if sort not in LIST_SORTS:
+        raise ValueError(f"cannot sort by {sort}")
+    clauses, params = _list_where(f)
+    op, way = ("<", "DESC") if descending else (">", "ASC")
+    if sort == "call_at":
+        keys = ["o.call_at", "o.task_id"]
+        order = f"o.call_at {way}, o.task_id {way}"
+    else:
+        keys = [f"(o.{sort} IS NULL OR o.{sort} = '')", f"o.{sort}", "o.task_id"]
+        order = f"{keys[0]} ASC, o.{sort} {way}, o.task_id {way}"
+    if after is not None:
+        if sort == "call_at":
+            clauses.append(f"(o.call_at, o.task_id) {op} (?, ?)")
+            params.extend([after["call_at"], after["task_id"]])
+        else:
+            value = after[sort]
+            empty = value is None or value == ""
+            if empty:  # among the empty values: by task_id
+                clauses.append(f"{keys[0]} AND o.task_id {op} ?")
+                params.append(after["task_id"])
+            else:
+                clauses.append(f"({keys[0]} OR (o.{sort}, o.task_id) {op} (?, ?))")
+                params.extend([value, after["task_id"]])
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    sql = f"SELECT o.* FROM call_outcomes o{where} ORDER BY {order} LIMIT ?"
+    return list(db.query(sql, [*params, limit]))
+
+
+def count_calls(db: Database, f: ListFilter = ListFilter()) -> int:
+    clauses, params = _list_where(f)
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    return int(db.execute(f"SELECT COUNT(*) FROM call_outcomes o{where}", params).fetchone()[0])
+
+
+_UNMERGED = (
+    "s.is_deleted = 0 "
+    "AND EXISTS (SELECT 1 FROM tasks t WHERE t.bizible_id = s.cookie_id AND t.is_call = 1 "
+    "AND t.is_deleted = 0) "
+    "AND NOT EXISTS (SELECT 1 FROM call_outcomes o WHERE o.session_id = s.id)"
+)
+_NEAR_CALL = (
+    "(SELECT t.{col} FROM tasks t WHERE t.bizible_id = s.cookie_id AND t.is_call = 1 "
+    "AND t.is_deleted = 0 AND t.call_at {op} s.started_at ORDER BY t.call_at {way}, t.id {way} "
+    "LIMIT 1)"
+)
+
+
+def _session_where(f: ListFilter) -> tuple[list[str], list[Any]]:
+    clauses, params = [_UNMERGED], []
+    if f.since:
+        clauses.append("s.started_at >= ?")
+        params.append(f.since)
+    if f.until:
+        clauses.append("s.started_at < ?")
+        params.append(f.until)
+    if f.channel:
+        clauses.append("s.channel LIKE ?")
+        params.append(f"%{f.channel}%")
+    if f.search:
+        clauses.append("(s.id LIKE ? OR s.cookie_id LIKE ?)")
+        params.extend([f"%{f.search}%"] * 2)
+    return clauses, params
+
+
+def page_unmatched_sessions(
+    db: Database, f: ListFilter = ListFilter(), *, after: tuple[str, str] | None = None,
+    limit: int = 500,
+) -> list[dict[str, Any]]:
+    """Sessions of cookies that called but that no call merged with, by (started_at, id).
+
+    Each row carries the nearest call of its cookie before and after the session
+    start (``call_before_id``/``_at``, ``call_after_id``/``_at``).
+    """
+    clauses, params = _session_where(f)
+    if after is not None:
+        clauses.append("(s.started_at, s.id) > (?, ?)")
+        params.extend(after)
+    near = {
+        f"call_{side}_{name}": _NEAR_CALL.format(col=col, op=op, way=way)
+        for side, op, way in (("before", "<=", "DESC"), ("after", ">", "ASC"))
+        for name, col in (("id", "id"), ("at", "call_at"))
+    }
+    picks = ", ".join(f"{sql} AS {name}" for name, sql in near.items())
+    sql = (f"SELECT s.id, s.cookie_id, s.started_at, s.channel, s.landing_page, {picks} "
+           f"FROM sessions s WHERE {' AND '.join(clauses)} ORDER BY s.started_at, s.id LIMIT ?")
+    return list(db.query(sql, [*params, limit]))
+
+
+def count_unmatched_sessions(db: Database, f: ListFilter = ListFilter()) -> int:
+    clauses, params = _session_where(f)
+    sql = f"SELECT COUNT(*) FROM sessions s WHERE {' AND '.join(clauses)}"
+    return int(db.execute(sql, params).fetchone()[0])
 
 
 # --- sync state and log ----------------------------------------------------------

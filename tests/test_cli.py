@@ -279,3 +279,31 @@ def test_every_command_is_in_the_readme() -> None:
         assert f"calltui {name}" in readme, name
         for sub in getattr(command, "commands", {}):
             assert sub in readme, f"{name} {sub}"
+
+
+def test_match_options_on_the_command_line(matched_db: Path) -> None:
+    assert run(matched_db, "match", "--window-minutes", "60").exit_code == 0
+    rows = json.loads(run(matched_db, "report", "calls", "--format", "json").stdout)
+    assert {r["status"] for r in rows} == {"matched", "missing_bizible_id"}
+
+
+def test_what_if_lists_changes_and_writes_nothing(matched_db: Path) -> None:
+    before = run(matched_db, "report", "calls", "--format", "json").stdout
+    result = run(matched_db, "match", "--what-if", "--window-minutes", "48", "--format", "json")
+    changes = json.loads(result.stdout)
+    assert changes == [
+        {"task_id": "00T5g00000AbCdEAAV", "call_at": "2026-03-02T13:05:00.000Z",
+         "before": "outside_window", "after": "matched"},
+        {"task_id": "00T5g00000AbCdHAAV", "call_at": "2026-03-02T13:05:04.000Z",
+         "before": "outside_window", "after": "matched"},
+    ]
+    assert run(matched_db, "report", "calls", "--format", "json").stdout == before
+    table = CliRunner(env={"COLUMNS": "200"}).invoke(
+        cli, ["--db", str(matched_db), "match", "--what-if", "--window-minutes", "48"])
+    assert "2 call(s) would change; nothing written" in table.stdout
+    assert "outside_window" in table.stdout
+
+
+def test_what_if_with_no_change(matched_db: Path) -> None:
+    result = run(matched_db, "match", "--what-if", "--format", "json")
+    assert json.loads(result.stdout) == []
