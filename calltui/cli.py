@@ -329,6 +329,34 @@ def explain(ctx: Context, task_id: str, fmt: str) -> None:
     _print_explanation(doc, store.last_match(ctx.db))
 
 
+TIMELINE_ROWS = 12
+
+
+def _print_timeline(console: Console, task_id: str, ev: dict[str, Any]) -> None:
+    """The cookie's sessions and calls in time order, around this call."""
+    from calltui.explain import human_gap
+    from calltui.normalize import parse_ts
+
+    at = parse_ts(ev["call_at"])
+    events = [(s["started_at"], "session", s["id"], s["channel"] or "",
+               " (deleted)" if s["is_deleted"] else "") for s in ev["cookie_sessions"]]
+    events += [(c["call_at"], "call", c["id"], c["status"] or "",
+                " <- this call" if c["id"] == task_id else "") for c in ev["cookie_calls"]]
+    events.sort()
+    here = next((i for i, e in enumerate(events) if e[2] == task_id), 0)
+    start = max(0, min(here - TIMELINE_ROWS // 2, len(events) - TIMELINE_ROWS))
+    shown = events[start : start + TIMELINE_ROWS]
+    console.print(f"cookie    {len(ev['cookie_sessions'])} session(s), "
+                  f"{len(ev['cookie_calls'])} call(s):")
+    for when, what, ident, detail, note in shown:
+        seconds = (parse_ts(when) - at).total_seconds()
+        gap = "" if what == "call" and ident == task_id else (
+            f"{human_gap(abs(seconds))} {'after' if seconds > 0 else 'before'}")
+        console.print(f"  {when}  {what:<7} {ident}  {detail}{note}  {gap}".rstrip())
+    if len(events) > len(shown):
+        console.print(f"  ({len(events) - len(shown)} more: --format json, or the app)")
+
+
 def _print_explanation(doc: dict[str, Any], run: dict[str, Any] | None) -> None:
     from calltui.explain import human_gap
 
@@ -347,10 +375,8 @@ def _print_explanation(doc: dict[str, Any], run: dict[str, Any] | None) -> None:
         if near:
             console.print(f"{label}  {near['session_id']} started {near['started_at']} "
                           f"({human_gap(abs(near['gap_seconds']))} {word} the call)")
-    sessions, calls = ev["cookie_sessions"], ev["cookie_calls"]
     if ev["bizible_id"]:
-        console.print(f"cookie    {len(sessions)} session(s), {len(calls)} call(s) "
-                      "(all of them: --format json, or the app)")
+        _print_timeline(console, doc["task_id"], ev)
     if run:
         console.print(f"[dim]as matched {run['finished_at']} with a {run['window_minutes']:g}-"
                       f"minute window from the session {run['anchor']}[/]")

@@ -307,3 +307,16 @@ def test_what_if_lists_changes_and_writes_nothing(matched_db: Path) -> None:
 def test_what_if_with_no_change(matched_db: Path) -> None:
     result = run(matched_db, "match", "--what-if", "--format", "json")
     assert json.loads(result.stdout) == []
+
+
+def test_explain_text_carries_the_timeline(matched_db: Path) -> None:
+    out = CliRunner(env={"COLUMNS": "200"}).invoke(
+        cli, ["--db", str(matched_db), "explain", "00T5g00000AbCdEAAV"]).stdout
+    lines = [line.strip() for line in out.splitlines()]
+    assert "cookie    1 session(s), 2 call(s):" in lines
+    assert ("2026-03-02T12:17:04.000Z  session 2026-03-02:12-17-04-1180220.a3f9c2d417e84b0c  "
+            "Paid Search.AdWords  47 min 56 s before") in lines
+    assert "2026-03-02T13:05:00.000Z  call    00T5g00000AbCdEAAV  outside_window <- this call" \
+        in lines
+    assert "2026-03-02T13:05:04.000Z  call    00T5g00000AbCdHAAV  outside_window  4 s after" \
+        in lines
