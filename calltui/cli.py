@@ -41,7 +41,10 @@ class Context:
     @property
     def db(self) -> Database:
         if self._db is None:
-            self._db = store.open_db(self.db_path)
+            try:
+                self._db = store.open_db(self.db_path)
+            except store.StoreError as exc:
+                fail(str(exc))
         return self._db
 
     @property
@@ -84,16 +87,23 @@ def cli(ctx: click.Context, db_path: Path | None, config_path: Path | None) -> N
 
 
 @cli.command()
+@click.option("--screen", default="overview", show_default=True,
+              type=click.Choice(["overview", "missing", "unmatched-calls", "unmatched-sessions",
+                                 "touchpoints", "log"]),
+              help="Open this screen first.")
 @pass_ctx
-def tui(ctx: Context) -> None:
-    """Open the app (the default when no command is given)."""
+def tui(ctx: Context, screen: str) -> None:
+    """Open the app (the default when no command is given).
+
+    Example: calltui tui --screen unmatched-calls
+    """
     from calltui.tui.app import run_app
 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         fail("the app needs a terminal; without one use `calltui report calls` or "
              "`calltui --help`")
-    store.open_db(ctx.db_path).close()  # create and migrate before the app opens it
-    run_app(ctx.db_path, ctx.config)
+    ctx.db.close()  # create and migrate (or refuse) before the app opens it per thread
+    run_app(ctx.db_path, ctx.config, screen)
 
 
 def _progress(console: Console) -> Progress:

@@ -306,7 +306,10 @@ def _reset(db_path: Path) -> None:
     """Delete an earlier demo database; refuse to touch one that holds real data."""
     if not db_path.exists():
         return
-    db = store.open_db(db_path)
+    try:
+        db = store.open_db(db_path)
+    except store.StoreError as exc:
+        raise DemoError(str(exc)) from None
     is_demo = db.table("demo_marker").exists() or (
         store.count_rows(db, "tasks") == 0 and store.count_rows(db, "sessions") == 0
     )

@@ -7,6 +7,7 @@ connections must not cross threads, so a worker opens its own with ``open_db``.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -172,17 +173,51 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir("calltui", appauthor=False)) / "calltui.db"
 
 
+class StoreError(Exception):
+    """The database cannot be used; the message is one line and nothing was written."""
+
+
 def open_db(path: str | Path) -> Database:
-    """Open (creating if needed) the database at ``path``, in WAL mode, fully migrated."""
+    """Open (creating if needed) the database at ``path``, in WAL mode, fully migrated.
+
+    Refuses, without writing, a file that is not SQLite, a SQLite file of another
+    application, and a database written by a newer calltui.
+    """
     path = Path(path)
+    if path.is_dir():
+        raise StoreError(f"{path} is a directory, not a database file")
     path.parent.mkdir(parents=True, exist_ok=True)
     db = Database(path)
-    db.execute("PRAGMA busy_timeout = 10000")
-    db.execute("PRAGMA cache_size = -65536")  # 64 MB: index pages stay in memory on big writes
-    db.enable_wal()
-    db.execute("PRAGMA synchronous = NORMAL")
-    migrations.apply(db)
+    try:
+        _check_ours(db, path)
+        db.execute("PRAGMA busy_timeout = 10000")
+        db.execute("PRAGMA cache_size = -65536")  # 64 MB: index pages stay cached on big writes
+        db.enable_wal()
+        db.execute("PRAGMA synchronous = NORMAL")
+        migrations.apply(db)
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        raise StoreError(f"{path} cannot be used as a calltui database: {exc}") from None
+    except StoreError:
+        db.close()
+        raise
     return db
+
+
+def _check_ours(db: Database, path: Path) -> None:
+    """Read-only checks before anything is written to an existing file."""
+    tables = set(db.table_names())  # reading the schema fails on a file that is not SQLite
+    if not tables:
+        return
+    if "_sqlite_migrations" not in tables or "tasks" not in tables:
+        raise StoreError(f"{path} holds another application's data; calltui will not write "
+                         "to it (pass another --db)")
+    known = {m.name for m in migrations._migrations}  # sqlite-utils keeps the registry private
+    applied = {m.name for m in migrations.applied(db)}
+    newer = sorted(applied - known)
+    if newer:
+        raise StoreError(f"{path} was written by a newer calltui (schema {newer[-1]}); upgrade "
+                         "calltui to use it")
 
 
 def now_ts() -> str:

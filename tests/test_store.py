@@ -1,0 +1,78 @@
+"""The database file: migrations, WAL, and refusing files that are not ours."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from calltui import store
+from calltui.cli import cli
+
+
+def test_new_database_is_migrated_and_in_wal_mode(tmp_path: Path) -> None:
+    db = store.open_db(tmp_path / "new.db")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert {"tasks", "sessions", "page_views", "form_submits", "rejects", "imports",
+            "call_outcomes", "call_flags", "touchpoints", "sync_state",
+            "sync_log"} <= set(db.table_names())
+    assert [m.name for m in store.migrations.pending(db)] == []
+
+
+def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
+    store.open_db(tmp_path / "a.db").close()
+    db = store.open_db(tmp_path / "a.db")
+    names = [m.name for m in store.migrations.applied(db)]
+    assert len(names) == len(set(names))
+
+
+def test_a_file_that_is_not_sqlite_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_bytes(b"these are my notes, not a database\n" * 50)
+    before = path.read_bytes()
+    with pytest.raises(store.StoreError, match="cannot be used as a calltui database"):
+        store.open_db(path)
+    assert path.read_bytes() == before
+
+
+def test_another_applications_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
+    with pytest.raises(store.StoreError, match="holds another application's data"):
+        store.open_db(path)
+    with sqlite3.connect(path) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert tables == {"invoices"}
+
+
+def test_a_database_from_a_newer_calltui_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    store.open_db(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
+                     "VALUES ('calltui', 'm999_from_the_future', '2030-01-01')")
+    with pytest.raises(store.StoreError, match=r"newer calltui \(schema m999_from_the_future\)"):
+        store.open_db(path)
+
+
+def test_a_truncated_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "cut.db"
+    db = store.open_db(path)
+    db.execute("PRAGMA journal_mode = DELETE")
+    db.close()
+    data = path.read_bytes()
+    path.write_bytes(data[:100])
+    with pytest.raises(store.StoreError):
+        store.open_db(path)
+
+
+def test_cli_says_it_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("hello\n" * 100)
+    result = CliRunner().invoke(cli, ["--db", str(path), "match"])
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"error: {path} cannot be used as a calltui database")
