@@ -72,3 +72,11 @@ def test_cli_secret_set_prompts_without_echo(memory: MemoryKeyring, tmp_path: Pa
     assert result.exit_code == 0, result.output
     assert "s3cret" not in result.output
     assert memory.items[(SERVICE, "SF_PASSWORD")] == "s3cret"
+
+
+def test_private_key_path_from_the_keyring(memory: MemoryKeyring, tmp_path: Path) -> None:
+    key = tmp_path / "server.key"
+    key.write_text("not really a key")
+    store_secret("SF_PRIVATE_KEY_FILE", str(key))
+    creds = credentials_from_env(with_keyring({"SF_USERNAME": "a@b.c", "SF_CONSUMER_KEY": "CK"}))
+    assert (creds.mode, creds.private_key_file) == ("jwt", str(key))

@@ -13,7 +13,9 @@ __all__ = ["SECRET_NAMES", "SERVICE", "KeyringUnavailable", "delete_secret", "st
            "with_keyring"]
 
 SERVICE = "calltui"
-SECRET_NAMES = ("SF_PASSWORD", "SF_SECURITY_TOKEN", "SF_CONSUMER_SECRET", "SF_SESSION_ID")
+SECRET_NAMES = ("SF_PASSWORD", "SF_SECURITY_TOKEN", "SF_CONSUMER_SECRET", "SF_SESSION_ID",
+                "SF_PRIVATE_KEY_FILE")
+"""What the keyring may hold: the secrets, and the path of the JWT private key."""
 
 
 class KeyringUnavailable(Exception):
