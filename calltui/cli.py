@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -568,6 +569,11 @@ def main() -> None:
         cli(standalone_mode=True)
     except KeyboardInterrupt:
         fail("interrupted", 130)
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            fail(f"the database answered: {exc}")
+        fail("another calltui is writing to this database and did not finish in time; "
+             "try again when it is done (nothing was lost)")
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if os.environ.get("CALLTUI_DEBUG"):
             raise

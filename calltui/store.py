@@ -190,7 +190,7 @@ def open_db(path: str | Path) -> Database:
     db = Database(path)
     try:
         _check_ours(db, path)
-        db.execute("PRAGMA busy_timeout = 10000")
+        db.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
         db.execute("PRAGMA cache_size = -65536")  # 64 MB: index pages stay cached on big writes
         db.enable_wal()
         db.execute("PRAGMA synchronous = NORMAL")
@@ -202,6 +202,14 @@ def open_db(path: str | Path) -> Database:
         db.close()
         raise
     return db
+
+
+def busy_timeout_ms() -> int:
+    """How long a writer waits for another one (``CALLTUI_BUSY_TIMEOUT`` ms, default 60 s)."""
+    try:
+        return max(0, int(os.environ.get("CALLTUI_BUSY_TIMEOUT", "60000")))
+    except ValueError:
+        return 60000
 
 
 def _check_ours(db: Database, path: Path) -> None:
