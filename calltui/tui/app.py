@@ -1,42 +1,115 @@
-"""The Textual app: modes for the five main screens, and the re-match worker. Thin by design."""
+"""The Textual app: one mode per main screen, and the sync, import and re-match workers.
+
+Long work runs in one thread worker at a time (group ``work``) with its own
+SQLite connection; progress comes back through ``call_from_thread`` and ``x``
+cancels it between pages or batches. A failure is one readable notification.
+"""
 
 from __future__ import annotations
 
+import os
+import shlex
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
+from sqlite_utils import Database
 from textual import work
-from textual.app import App, SystemCommand
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.containers import Vertical
 from textual.reactive import reactive
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Input, Label
 from textual.worker import get_current_worker
 
 from calltui import store
 from calltui.config import Config
+from calltui.importer import FileRefused, import_file
 from calltui.match import MatchSummary, run_match
+from calltui.sync import SyncOptions, run_sync
 from calltui.tui.screens import (
     DataScreen,
     LogScreen,
     OverviewScreen,
     TouchpointsScreen,
+    UnmatchedSessionsScreen,
     missing_screen,
     unmatched_screen,
 )
+from calltui.tui.screens.help import HelpScreen
 from calltui.tui.state import AppState
+from calltui.tui.widgets import BusyBar
 from calltui.tui.workers import call_app, one_line
 
-__all__ = ["CalltuiApp", "run_app"]
+__all__ = ["SCREENS", "CalltuiApp", "Cancelled", "make_client", "run_app"]
 
 SCREENS: tuple[tuple[str, str, str], ...] = (
     ("1", "overview", "Overview"),
     ("2", "missing", "Missing BizibleId"),
-    ("3", "unmatched", "Unmatched calls"),
-    ("4", "touchpoints", "Touchpoints"),
-    ("5", "log", "Sync & import log"),
+    ("3", "unmatched-calls", "Unmatched calls"),
+    ("4", "unmatched-sessions", "Unmatched sessions"),
+    ("5", "touchpoints", "Touchpoints"),
+    ("6", "log", "Sync & import log"),
 )
-"""Key, mode name and title of each main screen."""
+"""Key, mode name (also ``calltui tui --screen``) and title of each main screen."""
+
+SCREEN_NAMES = tuple(mode for _, mode, _ in SCREENS)
+_SCREENS_GROUP = Binding.Group("Screens", compact=True)
+
+
+class Cancelled(FileRefused):
+    """The user cancelled the work (an import records it as refused, a sync as failed)."""
+
+    def __init__(self) -> None:
+        super().__init__("cancelled by the user")
+
+
+def make_client(config: Config) -> Any:
+    """A Salesforce client from the environment's credentials, as ``calltui sync`` logs in."""
+    from calltui.sf.auth import credentials_from_env
+    from calltui.sf.client import SalesforceClient
+    from calltui.sf.keychain import with_keyring
+
+    return SalesforceClient(credentials_from_env(with_keyring(os.environ), config.salesforce))
+
+
+def sync_options(config: Config) -> SyncOptions:
+    sf = config.salesforce
+    extra: dict[str, Any] = {}
+    if "call_filter" in sf:
+        extra["call_filter"] = str(sf["call_filter"])
+    if "bulk_threshold" in sf:
+        extra["bulk_threshold"] = int(sf["bulk_threshold"])
+    return SyncOptions(fields=config.task_fields, **extra)
+
+
+class PathPrompt(ModalScreen[list[Path] | None]):
+    """Ask for the files to import; Enter imports, Escape cancels."""
+
+    BINDINGS = [Binding("escape", "dismiss", "Cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="prompt") as box:
+            box.border_title = "Import files"
+            box.border_subtitle = "Enter imports · Esc cancels"
+            yield Label("Task exports or warehouse files (JSON, CSV, CSV.gz); "
+                        "separate paths with spaces:")
+            yield Input(placeholder="~/Downloads/tasks.json BIZ_SESSIONS.csv.gz", id="paths")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        try:
+            words = shlex.split(event.value)
+        except ValueError as exc:
+            self.notify(f"paths: {exc}", severity="error", markup=False)
+            return
+        paths = [Path(w).expanduser() for w in words]
+        missing = [str(p) for p in paths if not p.exists()]
+        if missing:
+            self.notify(f"no such file: {missing[0]}", severity="error", markup=False)
+            return
+        self.dismiss(paths or None)
 
 
 class CalltuiApp(App[None]):
@@ -45,27 +118,37 @@ class CalltuiApp(App[None]):
     TITLE = "calltui"
     CSS_PATH = "app.tcss"
     BINDINGS = [
-        *(Binding(key, f"switch_mode('{mode}')", title) for key, mode, title in SCREENS),
-        Binding("r", "rematch", "Re-run match"),
+        *(Binding(key, f"switch_mode('{mode}')", title, group=_SCREENS_GROUP)
+          for key, mode, title in SCREENS),
+        Binding("y", "sync", "Sync"),
+        Binding("i", "import_files", "Import"),
+        Binding("r", "rematch", "Match"),
+        Binding("x", "cancel_work", "Cancel", show=False),
+        Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
     ]
 
     busy: reactive[str] = reactive("")
     """What long work is running ("" when idle); every main screen shows it."""
 
-    def __init__(self, db_path: Path, config: Config | None = None) -> None:
+    def __init__(self, db_path: Path, config: Config | None = None,
+                 screen: str = "overview") -> None:
         super().__init__()
+        if screen not in SCREEN_NAMES:
+            raise ValueError(f"no screen {screen!r}: use one of {', '.join(SCREEN_NAMES)}")
+        self.first_screen = screen
         self.state = AppState(store.open_db(db_path), Path(db_path), config or Config())
         factories: dict[str, Callable[[AppState], Screen[None]]] = {
             "overview": OverviewScreen, "missing": missing_screen,
-            "unmatched": unmatched_screen, "touchpoints": TouchpointsScreen, "log": LogScreen,
+            "unmatched-calls": unmatched_screen, "unmatched-sessions": UnmatchedSessionsScreen,
+            "touchpoints": TouchpointsScreen, "log": LogScreen,
         }
         for mode, factory in factories.items():
             self.add_mode(mode, partial(factory, self.state))
 
     def on_mount(self) -> None:
         self.sub_title = str(self.state.db_path)
-        self.switch_mode("overview")
+        self.switch_mode(self.first_screen)
 
     def on_unmount(self) -> None:
         self.state.db.close()
@@ -75,40 +158,160 @@ class CalltuiApp(App[None]):
         for key, mode, title in SCREENS:
             yield SystemCommand(f"Show {title}", f"Switch to the {title} screen (key {key})",
                                 lambda mode=mode: self.switch_mode(mode))
+        yield SystemCommand("Sync from Salesforce", "Sync call Tasks, then re-match (y)",
+                            self.action_sync)
+        yield SystemCommand("Import files", "Import Task or warehouse files, then re-match (i)",
+                            self.action_import_files)
         yield SystemCommand("Re-run match", "Apply the rules again to everything stored (r)",
                             self.action_rematch)
+        yield SystemCommand("Cancel work", "Stop the running sync, import or export (x)",
+                            self.action_cancel_work)
+        yield SystemCommand("Help", "Every key and the filter line (?)", self.action_help)
+        if hasattr(screen, "action_filter"):
+            for title, action, help_text in (
+                ("Filter this list", "action_filter", "Status, flag, dates, channel, type (/)"),
+                ("Sort by the next column", "action_sort", "Empty values last (s)"),
+                ("Reverse the sort", "action_reverse", "(S)"),
+                ("Export this view to CSV", "action_export", "Filter and sort kept (e)"),
+            ):
+                yield SystemCommand(title, help_text, getattr(screen, action))
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    # -- long work ---------------------------------------------------------------------------
+
+    def _start(self, text: str) -> bool:
+        if self.busy:
+            self.notify(f"Busy: {self.busy}", severity="warning")
+            return False
+        self.busy = text
+        return True
+
+    def action_cancel_work(self) -> None:
+        if not self.busy:
+            self.notify("Nothing is running.")
+            return
+        self.workers.cancel_group(self, "work")
+        self.busy = ""
+        self.notify("Cancelled; what was committed is kept.", severity="warning")
 
     def action_rematch(self) -> None:
         """Re-run the match in a thread worker, then refresh the screens."""
-        if self.busy:
-            self.notify(f"Busy: {self.busy}", severity="warning")
-            return
-        self.busy = "Re-running the match…"
-        self.rematch()
+        if self._start("Re-running the match…"):
+            self.rematch()
 
-    @work(thread=True, exclusive=True, group="match", exit_on_error=False)
-    def rematch(self) -> None:
+    def action_sync(self) -> None:
+        if self._start("Syncing call Tasks from Salesforce…"):
+            self.sync()
+
+    def action_import_files(self) -> None:
+        def chosen(paths: list[Path] | None) -> None:
+            if paths and self._start(f"Importing {len(paths)} file(s)…"):
+                self.import_files(paths)
+        self.push_screen(PathPrompt(), chosen)
+
+    def _progress(self, done: int, total: int | None) -> None:
+        """Main thread: move the bar of every screen that shows one."""
+        if not self.busy:
+            return
+        for bar in self.screen.query(BusyBar):
+            bar.progress(done, total)
+
+    def _reporter(self) -> Callable[[int, int], None]:
+        """An ``on_progress`` for the core that reports progress and raises when cancelled."""
+        worker = get_current_worker()
+
+        def report(done: int, total: int) -> None:
+            if worker.is_cancelled:
+                raise Cancelled()
+            call_app(self, self._progress, done, total)
+        return report
+
+    def _match(self, db: Database) -> MatchSummary | None:
+        call_app(self, self._progress, 0, None)
+        if get_current_worker().is_cancelled:
+            return None
+        return run_match(db, self.state.config.match)
+
+    def _run(self, label: str, job: Callable[[Database], Any]) -> None:
+        """Run ``job`` on a connection of this thread; report failure in one line."""
         worker = get_current_worker()
         try:
             db = store.open_db(self.state.db_path)
             try:
-                summary = run_match(db, self.state.config.match)
+                result = job(db)
             finally:
                 db.close()
+        except Cancelled:
+            call_app(self, self.data_changed)
+            return
         except Exception as exc:  # one line for the user, never a crash
-            call_app(self, self.work_failed, f"match failed: {one_line(exc)}")
+            if not worker.is_cancelled:
+                call_app(self, self.work_failed, f"{label} failed: {one_line(exc)}")
+            call_app(self, self.data_changed)
             return
         if not worker.is_cancelled:
-            call_app(self, self.match_done, summary)
+            call_app(self, self.work_done, result)
 
-    def match_done(self, summary: MatchSummary) -> None:
-        """Main thread: new outcomes are stored; reload what is on screen."""
-        self.busy = ""
-        self.data_changed()
+    @work(thread=True, exclusive=True, group="work", exit_on_error=False)
+    def rematch(self) -> None:
+        self._run("match", lambda db: run_match(db, self.state.config.match))
+
+    @work(thread=True, exclusive=True, group="work", exit_on_error=False)
+    def sync(self) -> None:
+        report = self._reporter()
+
+        def job(db: Database) -> str:
+            client = make_client(self.state.config)
+            result = run_sync(db, client, sync_options(self.state.config), on_progress=report)
+            summary = self._match(db)
+            text = (f"Synced {result.upserted:,} Tasks ({result.deleted:,} deleted, "
+                    f"{result.rejected:,} rejected) with {result.api_calls} API calls")
+            return text if summary is None else f"{text}. {self.match_text(summary)}"
+        self._run("sync", job)
+
+    @work(thread=True, exclusive=True, group="work", exit_on_error=False)
+    def import_files(self, paths: list[Path]) -> None:
+        report = self._reporter()
+
+        def job(db: Database) -> str:
+            lines, refused = [], []
+            for path in paths:
+                try:
+                    r = import_file(db, path, fields=self.state.config.task_fields,
+                                    on_progress=report)
+                except Cancelled:
+                    raise
+                except FileRefused as exc:
+                    refused.append(one_line(exc))
+                    continue
+                lines.append(f"{path.name}: {r.stored:,} stored, {r.rejected:,} rejected")
+            if refused:
+                call_app(self, self.notify, f"import: {refused[0]}", severity="error",
+                         markup=False)
+            summary = self._match(db) if lines else None
+            text = "; ".join(lines) or "Nothing imported"
+            return text if summary is None else f"{text}. {self.match_text(summary)}"
+        self._run("import", job)
+
+    @staticmethod
+    def match_text(summary: MatchSummary) -> str:
         matched = summary.by_status.get("matched", 0)
         live = summary.calls - summary.by_status.get("deleted", 0)
-        self.notify(f"Matched {matched:,} of {live:,} calls (not counting deleted Tasks); "
-                    f"{summary.touchpoints:,} touchpoints")
+        return (f"Matched {matched:,} of {live:,} calls (not counting deleted Tasks); "
+                f"{summary.touchpoints:,} touchpoints")
+
+    def work_done(self, result: MatchSummary | str) -> None:
+        """Main thread: new rows or outcomes are stored; reload what is on screen."""
+        self.busy = ""
+        self.data_changed()
+        text = self.match_text(result) if isinstance(result, MatchSummary) else result
+        self.notify(text, markup=False)
+
+    def match_done(self, summary: MatchSummary) -> None:
+        self.work_done(summary)
 
     def work_failed(self, message: str) -> None:
         self.busy = ""
@@ -122,6 +325,6 @@ class CalltuiApp(App[None]):
                 screen.reload()
 
 
-def run_app(db_path: Path, config: Config) -> None:
+def run_app(db_path: Path, config: Config, screen: str = "overview") -> None:
     """Open the app on ``db_path`` (the entry point of ``calltui tui``)."""
-    CalltuiApp(db_path, config).run()
+    CalltuiApp(db_path, config, screen).run()

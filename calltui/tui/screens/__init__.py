@@ -5,6 +5,7 @@ from calltui.tui.screens.calls import CallsScreen, missing_screen, unmatched_scr
 from calltui.tui.screens.detail import DetailScreen
 from calltui.tui.screens.log import LogScreen
 from calltui.tui.screens.overview import OverviewScreen
+from calltui.tui.screens.sessions import UnmatchedSessionsScreen
 from calltui.tui.screens.touchpoints import TouchpointsScreen
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "LogScreen",
     "OverviewScreen",
     "TouchpointsScreen",
+    "UnmatchedSessionsScreen",
     "missing_screen",
     "unmatched_screen",
 ]

@@ -25,7 +25,7 @@ class DataScreen(Screen[None]):
         yield Header()
         yield from self.compose_body()
         yield BusyBar()
-        yield Footer()
+        yield Footer(compact=True)
 
     def compose_body(self) -> ComposeResult:
         """The screen's own widgets."""

@@ -11,13 +11,13 @@ from textual.widgets import DataTable, Static
 
 from calltui import store
 from calltui.models import Status
+from calltui.store import ListFilter
 from calltui.tui.format import cell, flags_text, human_gap, short_ts
-from calltui.tui.screens.base import DataScreen
-from calltui.tui.screens.detail import DetailScreen
+from calltui.tui.screens.lists import ListScreen
 from calltui.tui.state import AppState
-from calltui.tui.widgets import Column, PagedTable, PageSource, Row
+from calltui.tui.widgets import Column, Row
 
-__all__ = ["MISSING", "UNMATCHED", "CallsScreen"]
+__all__ = ["MISSING", "UNMATCHED", "CallsScreen", "missing_screen", "unmatched_screen"]
 
 MISSING = (Status.MISSING_BIZIBLE_ID,)
 UNMATCHED = (Status.OUTSIDE_WINDOW, Status.CALL_BEFORE_SESSION, Status.UNKNOWN_BIZIBLE_ID)
@@ -27,80 +27,77 @@ def _near(prefix: str, word: str) -> Column:
     def value(row: Row) -> str:
         gap = row[f"{prefix}_gap_seconds"]
         return "" if gap is None else f"{human_gap(abs(gap))} {word}"
-    return Column(f"Nearest session {word}", value)
+    return Column(f"Nearest session {word}", value, f"{prefix}_gap_seconds")
 
 
 COMMON = (
-    Column("Task Id", lambda r: r["task_id"]),
-    Column("Call (UTC)", lambda r: short_ts(r["call_at"])),
+    Column("Task Id", lambda r: r["task_id"], "task_id"),
+    Column("Call (UTC)", lambda r: short_ts(r["call_at"]), "call_at"),
 )
 MISSING_COLUMNS = (
     *COMMON,
-    Column("BizibleId as stored", lambda r: cell(r["bizible_id_raw"])),
-    Column("Type", lambda r: cell(r["task_type"])),
-    Column("WhoId", lambda r: cell(r["who_id"])),
-    Column("Flags", lambda r: flags_text(r["flags"])),
+    Column("BizibleId as stored", lambda r: cell(r["bizible_id_raw"]), "bizible_id_raw"),
+    Column("Type", lambda r: cell(r["task_type"]), "task_type"),
+    Column("WhoId", lambda r: cell(r["who_id"]), "who_id"),
+    Column("Flags", lambda r: flags_text(r["flags"]), "flags"),
 )
 UNMATCHED_COLUMNS = (
     *COMMON,
-    Column("Status", lambda r: r["status"]),
-    Column("Gap", lambda r: human_gap(r["gap_seconds"]) if r["gap_seconds"] is not None else ""),
+    Column("Status", lambda r: r["status"], "status"),
+    Column("Gap", lambda r: human_gap(r["gap_seconds"]) if r["gap_seconds"] is not None else "",
+           "gap_seconds"),
     _near("before", "before"),
     _near("after", "after"),
-    Column("BizibleId", lambda r: cell(r["bizible_id"])),
-    Column("Compared session", lambda r: cell(r["compared_session_id"])),
-    Column("Flags", lambda r: flags_text(r["flags"])),
+    Column("BizibleId", lambda r: cell(r["bizible_id"]), "bizible_id"),
+    Column("Compared session", lambda r: cell(r["compared_session_id"]), "compared_session_id"),
+    Column("Flags", lambda r: flags_text(r["flags"]), "flags"),
 )
 
 
-def outcome_source(statuses: Sequence[str], columns: Sequence[Column]) -> PageSource:
-    """Call outcomes with one of ``statuses``, keyset-paged by (call_at, task_id)."""
-    def fetch(db: Database, last: Row | None, offset: int, limit: int) -> list[Row]:
-        after = None if last is None else (last["call_at"], last["task_id"])
-        return store.page_outcomes(db, statuses=statuses, after=after, limit=limit)
-
-    def count(db: Database) -> int:
-        return store.count_outcomes(db, statuses=statuses)
-
-    return PageSource(columns, fetch, count, key=lambda r: str(r["task_id"]))
-
-
-class CallsScreen(DataScreen):
+class CallsScreen(ListScreen):
     """Calls with some statuses; the highlighted call's explanation below; Enter for detail."""
 
+    TABLE_ID = "calls"
+
     def __init__(
-        self, state: AppState, *, title: str, statuses: Sequence[str], columns: Sequence[Column]
+        self, state: AppState, *, title: str, statuses: Sequence[str], columns: Sequence[Column],
+        name: str = "calls",
     ) -> None:
-        super().__init__(state)
-        self.title_text = title
+        super().__init__(state, title=title, columns=columns)
         self.statuses = tuple(statuses)
-        self.source = outcome_source(self.statuses, columns)
+        self.export_name = name
 
-    def compose_body(self) -> ComposeResult:
-        table = PagedTable(self.source, self.state.db, id="calls")
-        table.border_title = self.title_text
-        yield table
+    def _narrowed(self, f: ListFilter) -> ListFilter:
+        """The screen's statuses, narrowed by the filter's (none in common: nothing)."""
+        wanted = [s for s in self.statuses if not f.statuses or s in f.statuses]
+        return ListFilter(tuple(wanted) or ("(none)",), f.flags, f.since, f.until, f.channel,
+                          f.task_type, f.search)
+
+    def fetch(self, db: Database, f: ListFilter, sort: str | None, descending: bool,
+              last: Row | None, limit: int) -> list[Row]:
+        return store.page_calls(db, self._narrowed(f), sort=sort or "call_at",
+                                descending=descending, after=last, limit=limit)
+
+    def count(self, db: Database, f: ListFilter) -> int:
+        return store.count_calls(db, self._narrowed(f))
+
+    def row_key(self, row: Row) -> str:
+        return str(row["task_id"])
+
+    def compose_extra(self) -> ComposeResult:
         yield Static(id="preview")
-
-    def load(self, initial: bool) -> None:
-        if not initial:
-            self.query_one(PagedTable).reload()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         row = store.get_outcome(self.state.db, str(event.row_key.value))
         text = "" if row is None else f"{row['status']}: {row['explanation']}"
         self.query_one("#preview", Static).update(Content(text))
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.row_key.value is not None:
-            self.app.push_screen(DetailScreen(self.state.db_path, event.row_key.value))
-
 
 def missing_screen(state: AppState) -> CallsScreen:
     return CallsScreen(state, title="Calls missing BizibleId (escalate to the vendor)",
-                       statuses=MISSING, columns=MISSING_COLUMNS)
+                       statuses=MISSING, columns=MISSING_COLUMNS, name="missing")
 
 
 def unmatched_screen(state: AppState) -> CallsScreen:
     return CallsScreen(state, title="Unmatched calls (a 'Salesforce Task' touchpoint, no web data)",
-                       statuses=UNMATCHED, columns=UNMATCHED_COLUMNS)
+                       statuses=UNMATCHED, columns=UNMATCHED_COLUMNS, name="unmatched-calls")

@@ -51,7 +51,8 @@ class LogScreen(DataScreen):
         imports: DataTable[Text] = DataTable(id="imports", cursor_type="row", zebra_stripes=True)
         imports.border_title = "Imports (latest 200)"
         yield imports
-        rejects = PagedTable(reject_source(), self.state.db, id="rejects")
+        rejects = PagedTable(reject_source(), self.state.db, db_path=self.state.db_path,
+                             id="rejects")
         rejects.border_title = "Rejected rows"
         yield rejects
 

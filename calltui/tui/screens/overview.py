@@ -19,9 +19,9 @@ __all__ = ["OverviewScreen", "match_rate"]
 
 STATUS_MODE = {
     Status.MISSING_BIZIBLE_ID: "missing",
-    Status.OUTSIDE_WINDOW: "unmatched",
-    Status.CALL_BEFORE_SESSION: "unmatched",
-    Status.UNKNOWN_BIZIBLE_ID: "unmatched",
+    Status.OUTSIDE_WINDOW: "unmatched-calls",
+    Status.CALL_BEFORE_SESSION: "unmatched-calls",
+    Status.UNKNOWN_BIZIBLE_ID: "unmatched-calls",
 }
 """Enter on a status row opens the screen listing those calls."""
 

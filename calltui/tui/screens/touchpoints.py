@@ -47,7 +47,8 @@ class TouchpointsScreen(DataScreen):
     """The touchpoints Marketo Measure would make from the stored data."""
 
     def compose_body(self) -> ComposeResult:
-        table = PagedTable(touchpoint_source(), self.state.db, id="touchpoints")
+        table = PagedTable(touchpoint_source(), self.state.db, db_path=self.state.db_path,
+                           id="touchpoints")
         table.border_title = "Touchpoints (call, web form, first visit) with U-shaped credit"
         yield table
 

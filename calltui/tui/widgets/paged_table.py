@@ -3,7 +3,10 @@
 The table never holds more than the pages the user has scrolled through: it loads
 one page on mount and the next when the cursor nears the last loaded row (or on
 PageDown / End there). ``reload`` re-reads as many rows as were loaded, without
-DuplicateKey, and keeps the cursor on the same record when it is still there.
+DuplicateKey, and keeps the cursor on the same record when it is still there
+(after a new sort it pages on until it finds it, up to ``FOLLOW_PAGES`` pages).
+The total is counted by the database; with a ``db_path`` it is counted in a
+thread worker on its own connection, so a slow count never holds up the rows.
 """
 
 from __future__ import annotations
@@ -11,12 +14,19 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rich.text import Text
 from sqlite_utils import Database
+from textual import work
+from textual.app import App
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
+from textual.worker import get_current_worker
+
+from calltui import store
+from calltui.tui.workers import call_app
 
 __all__ = ["Column", "PageSource", "PagedTable", "Row"]
 
@@ -25,10 +35,12 @@ Row = dict[str, Any]
 
 @dataclass(frozen=True)
 class Column:
-    """One column: its label and how a stored row becomes the cell's text."""
+    """One column: its label, how a stored row becomes the cell's text, its sort key."""
 
     label: str
     value: Callable[[Row], str]
+    sort: str | None = None
+    """The stored column this one sorts by (None: not sortable)."""
 
 
 @dataclass(frozen=True)
@@ -52,19 +64,24 @@ class PagedTable(DataTable[Text]):
 
     NEAR_END = 10
     """Load the next page when the cursor is this close to the last loaded row."""
+    FOLLOW_PAGES = 25
+    """After a re-sort, page on at most this far to keep the cursor's record."""
 
     def __init__(
         self, source: PageSource, db: Database, *, page_size: int = 200,
+        db_path: Path | None = None,
         id: str | None = None, classes: str | None = None,  # noqa: A002 (Textual's name)
     ) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, id=id, classes=classes)
         self.source = source
         self.db = db
+        self.db_path = db_path
         self.page_size = page_size
-        self.total = 0
-        """Rows the source has (counted at the last reload)."""
+        self.total: int | None = 0
+        """Rows the source has (counted at the last reload; None while counting)."""
         self._last: Row | None = None
         self._exhausted = False
+        self._count_generation = 0
 
     @property
     def loaded(self) -> int:
@@ -78,34 +95,83 @@ class PagedTable(DataTable[Text]):
             return None
         return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
 
+    @property
+    def exhausted(self) -> bool:
+        """Every row of the source is loaded."""
+        return self._exhausted
+
     def on_mount(self) -> None:
         for column in self.source.columns:
             self.add_column(column.label)
         self.reload()
 
-    def reload(self) -> None:
-        """Re-read from the first row as many rows as were loaded; keep the cursor's record."""
-        keep_key, keep_row = self.current_key, self.cursor_row
-        want = max(self.page_size, self.row_count)
+    def reload(self, *, follow: bool = False, keep: bool = True) -> None:
+        """Re-read from the first row as many rows as were loaded; keep the cursor's record.
+
+        ``follow``: the order changed, so page on until the record is found again.
+        ``keep=False``: the rows changed (a new filter); start at the top.
+        """
+        keep_key, keep_row = (self.current_key, self.cursor_row) if keep else (None, 0)
+        want = max(self.page_size, self.row_count) if keep and not follow else self.page_size
         self.clear()
         self._last, self._exhausted = None, False
-        self.total = self.source.count(self.db)
         self._append(self.source.fetch(self.db, None, 0, want), want)
         if keep_key is not None:
-            with suppress(RowDoesNotExist):
-                keep_row = self.get_row_index(keep_key)
+            found = self._find(keep_key, follow)
+            keep_row = found if found is not None else (0 if follow else keep_row)
         if self.row_count:
             self.move_cursor(row=min(keep_row, self.row_count - 1), animate=False)
+        self._start_count()
+
+    def _find(self, key: str, follow: bool) -> int | None:
+        for _ in range(self.FOLLOW_PAGES if follow else 1):
+            with suppress(RowDoesNotExist):
+                return self.get_row_index(key)
+            if not follow or not self._load_page():
+                break
+        return None
+
+    def _start_count(self) -> None:
+        self._count_generation += 1
+        if self.db_path is None:
+            self.total = self.source.count(self.db)
+            self._show_count()
+            return
+        self.total = None
         self._show_count()
+        self._count(self.app, self.db_path, self._count_generation)
+
+    @work(thread=True, exclusive=True, group="count", exit_on_error=False)
+    def _count(self, app: App[Any], db_path: Path, generation: int) -> None:
+        worker = get_current_worker()
+        try:
+            db = store.open_db(db_path)
+            try:
+                total = self.source.count(db)
+            finally:
+                db.close()
+        except Exception:  # a count that fails leaves "…"; the rows are still there
+            return
+        if not worker.is_cancelled:
+            call_app(app, self._counted, generation, total)
+
+    def _counted(self, generation: int, total: int) -> None:
+        if generation == self._count_generation and self.is_attached:
+            self.total = total
+            self._show_count()
 
     def load_more(self) -> bool:
         """Load the next page; False when there is none."""
+        grew = self._load_page()
+        self._show_count()
+        return grew
+
+    def _load_page(self) -> bool:
         if self._exhausted:
             return False
         before = self.row_count
-        rows = self.source.fetch(self.db, self._last, before, self.page_size)
-        self._append(rows, self.page_size)
-        self._show_count()
+        self._append(self.source.fetch(self.db, self._last, before, self.page_size),
+                     self.page_size)
         return self.row_count > before
 
     def _append(self, rows: list[Row], limit: int) -> None:
@@ -120,9 +186,12 @@ class PagedTable(DataTable[Text]):
             self._exhausted = True
 
     def _show_count(self) -> None:
-        self.total = max(self.total, self.row_count)
+        if self.total is not None:
+            self.total = max(self.total, self.row_count) if not self._exhausted else (
+                self.row_count)
+        total = "…" if self.total is None else f"{self.total:,}"
         more = "" if self._exhausted else " (↓ more)"
-        self.border_subtitle = f"{self.row_count:,} of {self.total:,}{more}"
+        self.border_subtitle = f"{self.row_count:,} of {total}{more}"
 
     def _near_end(self) -> None:
         if self.row_count and self.cursor_row >= self.row_count - self.NEAR_END:
