@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from rich.text import Text
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, ProgressBar, Static
 from textual.worker import WorkerCancelled
 
 from calltui import store
@@ -28,6 +29,7 @@ from calltui.tui.screens import (
     TouchpointsScreen,
 )
 from calltui.tui.screens import detail as detail_module
+from calltui.tui.screens.help import HELP_TEXT, HelpScreen
 from calltui.tui.widgets import BusyBar, PagedTable
 
 DATA = Path(__file__).parent / "data"
@@ -77,6 +79,10 @@ def _rows(table: DataTable[Any]) -> list[str]:
 def _cell(table: DataTable[Any], key: str, column: int = 1) -> str:
     value = table.get_row(key)[column]
     return value.plain if isinstance(value, Text) else str(value)
+
+
+def _last_message(app: CalltuiApp) -> str:
+    return list(app._notifications)[-1].message
 
 
 def _text(static: Static) -> str:
@@ -431,3 +437,200 @@ async def test_log_and_overview_show_the_sync_log(db_path: Path) -> None:
         assert row[3] == "incremental" and row[6:12] == ["400", "3", "0", "7", "10/100000",
                                                          "17/100000"]
         assert row[12:] == ["failed", "query: Salesforce API request limit exceeded"]
+
+
+# --- the admin app: every screen, working a list, actions, keyboard ----------------------
+
+
+@pytest.mark.parametrize("screen", ["overview", "missing", "unmatched-calls",
+                                    "unmatched-sessions", "touchpoints", "log"])
+async def test_every_screen_opens_directly_at_80x24(sample_db: Path, screen: str) -> None:
+    app = CalltuiApp(sample_db, Config(), screen=screen)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(app, pilot)
+        assert app.current_mode == screen
+        footer = app.screen.query_one("Footer")
+        assert footer.region.width == 80 and footer.region.y == 23
+        if screen == "overview":  # the count columns fit
+            status = app.screen.query_one("#by-status", DataTable)
+            assert status.region.right <= 80 and status.virtual_size.width <= status.size.width
+
+
+async def test_unmatched_sessions_show_the_nearest_call_and_open_it(sample_db: Path) -> None:
+    app = CalltuiApp(sample_db, Config())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        await _settle(app, pilot)
+        table = app.screen.query_one(PagedTable)
+        db = app.state.db
+        assert table.total == store.count_unmatched_sessions(db) == table.loaded > 0
+        merged = {r["session_id"] for r in db.query(
+            "SELECT session_id FROM call_outcomes WHERE session_id IS NOT NULL")}
+        assert not merged & set(_rows(table))
+        first = _rows(table)[0]
+        nearest = _cell(table, first, 2)
+        assert nearest in OUTSIDE_TASKS
+        assert _cell(table, first, 3).endswith("the session")
+        await pilot.press("enter")
+        await _settle(app, pilot)
+        assert isinstance(app.screen, DetailScreen) and app.screen.task_id == nearest
+
+
+async def test_filter_sort_and_search_in_sql(many_db: Path) -> None:
+    app = CalltuiApp(many_db, Config())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await _settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, CallsScreen)
+        table = screen.query_one(PagedTable)
+        await pilot.press("slash", *"from:2026-03-02 to:2026-03-02", "enter")
+        await _settle(app, pilot)
+        assert table.total == 100 and table.loaded == 100
+        assert all(_cell(table, k).startswith("2026-03-02") for k in _rows(table))
+        assert "filter: from:2026-03-02" in str(table.border_title)
+        assert screen.apply_filter("00T000000000123")  # search by part of a Task Id
+        await _settle(app, pilot)
+        assert _rows(table) == ["00T000000000123AAA"]
+        assert not screen.apply_filter("flag:nonsense")  # a readable error, view kept
+        await pilot.pause()
+        assert _rows(table) == ["00T000000000123AAA"]
+        assert "flag: 'nonsense' is not one of" in _last_message(app)
+        screen.apply_filter("status:matched")  # not on this screen: nothing
+        await _settle(app, pilot)
+        assert table.total == 0
+        screen.apply_filter("")
+        await _settle(app, pilot)
+        table.move_cursor(row=150)
+        key = table.current_key
+        screen.sort_by("task_id", descending=True)  # the cursor follows its Task
+        assert table.current_key == key
+        keys = _rows(table)
+        assert keys == sorted(keys, reverse=True)
+
+
+async def test_sort_puts_empty_values_last_both_ways(sample_db: Path) -> None:
+    app = CalltuiApp(sample_db, Config())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await _settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, CallsScreen)
+        screen.apply_filter("")
+        screen.filter = store.ListFilter()
+        for descending in (False, True):
+            rows = store.page_calls(app.state.db, store.ListFilter(), sort="task_type",
+                                    descending=descending, limit=10)
+            types = [r["task_type"] for r in rows]
+            empty = [t in (None, "") for t in types]
+            assert empty == sorted(empty), types
+            # keyset paging, one row at a time, gives the same order
+            paged, last = [], None
+            while page := store.page_calls(app.state.db, sort="task_type",
+                                           descending=descending, after=last, limit=1):
+                paged.append(page[0]["task_id"])
+                last = page[0]
+            assert paged == [r["task_id"] for r in rows]
+        await pilot.press("s")
+        assert screen.sort == "task_id"
+        await pilot.press("S")
+        assert screen.sort == "task_id" and screen.descending
+
+
+async def test_export_writes_the_current_view(
+    many_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = CalltuiApp(many_db, Config())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await _settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, CallsScreen)
+        screen.apply_filter("from:2026-03-05")
+        await pilot.press("e")
+        await _settle(app, pilot)
+        files = list(tmp_path.glob("calltui-missing-*.csv"))
+        assert len(files) == 1
+        lines = files[0].read_text().splitlines()
+        assert lines[0].startswith("Task Id,Call (UTC)") and len(lines) == 51
+        assert "Exported 50 rows" in _last_message(app)
+
+
+async def test_import_files_from_the_app_runs_to_completion(db_path: Path) -> None:
+    app = CalltuiApp(db_path, Config())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("i")
+        await pilot.pause()
+        paths = f"{DATA / 'sf_tasks_page.json'} {DATA / 'biz_sessions.csv'}"
+        app.screen.query_one(Input).value = paths
+        await pilot.press("enter")
+        await _settle(app, pilot)
+        assert isinstance(app.screen, OverviewScreen) and app.busy == ""
+        assert _cell(app.screen.query_one("#by-status", DataTable), "outside_window") == "2"
+        message = _last_message(app)
+        assert "sf_tasks_page.json: 4 stored" in message and "Matched 1 of 4" in message
+
+
+async def test_sync_worker_shows_progress_and_is_cancelled_between_pages(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page = threading.Event()
+    seen: list[int] = []
+
+    def fake_sync(db: Any, client: Any, options: Any, on_progress: Any) -> Any:
+        for done in (100, 200, 300):
+            on_progress(done, 300)
+            seen.append(done)
+            page.wait(5)
+        raise AssertionError("not cancelled")
+
+    monkeypatch.setattr(app_module, "make_client", lambda config: object())
+    monkeypatch.setattr(app_module, "run_sync", fake_sync)
+    app = CalltuiApp(db_path, Config())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("y")
+        await pilot.pause(0.2)
+        bar = app.screen.query_one(BusyBar)
+        assert bar.has_class("-busy") and "Syncing" in app.busy
+        assert app.screen.query_one(ProgressBar).total == 300
+        await pilot.press("x")
+        page.set()
+        await _settle(app, pilot)
+        assert seen == [100] and app.busy == "" and app.is_running
+        assert [n.message for n in app._notifications] == [
+            "Cancelled; what was committed is kept."]
+
+
+async def test_sync_failure_is_one_line_and_a_finished_sync_reloads(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_login(config: Config) -> Any:
+        raise ValueError("SF_USERNAME is not set\nmore")
+
+    monkeypatch.setattr(app_module, "make_client", no_login)
+    app = CalltuiApp(db_path, Config())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("y")
+        await _settle(app, pilot)
+        assert [n.message for n in app._notifications] == [
+            "sync failed: SF_USERNAME is not set"]
+        result = SimpleNamespace(upserted=3, deleted=0, rejected=0, api_calls=2)
+        monkeypatch.setattr(app_module, "make_client", lambda config: object())
+        monkeypatch.setattr(app_module, "run_sync", lambda *a, **k: result)
+        await pilot.press("y")
+        await _settle(app, pilot)
+        assert _last_message(app).startswith(
+            "Synced 3 Tasks (0 deleted, 0 rejected) with 2 API calls. Matched 0 of 0")
+
+
+async def test_help_screen_lists_the_keys(sample_db: Path) -> None:
+    app = CalltuiApp(sample_db, Config())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        assert "export the current view" in HELP_TEXT
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, OverviewScreen)

@@ -6,7 +6,7 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import DataTable, Static
 
@@ -61,8 +61,9 @@ class OverviewScreen(DataScreen):
     def compose_body(self) -> ComposeResult:
         yield Static(id="summary")
         with Horizontal(id="overview-tables"):
-            yield DataTable(id="by-status", cursor_type="row")
-            yield DataTable(id="by-flag", cursor_type="row")
+            with Vertical(id="overview-left"):
+                yield DataTable(id="by-status", cursor_type="row")
+                yield DataTable(id="by-flag", cursor_type="row")
             yield DataTable(id="by-channel", cursor_type="row")
 
     def on_mount(self) -> None:
