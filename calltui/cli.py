@@ -279,15 +279,21 @@ def report() -> None:
               help="Only calls with this status (repeatable: any of them).")
 @click.option("--flag", "flags", multiple=True, type=click.Choice([f.value for f in Flag]),
               help="Only calls with this flag (repeatable: any of them).")
+@click.option("--vendor", metavar="NAME", help="Only calls of this call-tracking vendor.")
 @pass_ctx
-def report_calls(ctx: Context, fmt: str, statuses: tuple[str, ...], flags: tuple[str, ...]
-                 ) -> None:
+def report_calls(ctx: Context, fmt: str, statuses: tuple[str, ...], flags: tuple[str, ...],
+                 vendor: str | None) -> None:
     """Every call's status, flags and compared session.
 
     Example: calltui report calls --status outside_window --format csv
     """
     _require_match(ctx.existing_db)
-    rows = reports.call_report_rows(ctx.db, list(statuses) or None, list(flags) or None)
+    if vendor is not None:
+        from calltui.cli_actions import resolve_vendor
+
+        vendor = resolve_vendor(ctx, ctx.db, vendor)
+    rows = reports.call_report_rows(ctx.db, list(statuses) or None, list(flags) or None,
+                                    vendor)
     shown = ("task_id", "call_at", "status", "flags", "gap_seconds", "touchpoint_type",
              "channel")
     _emit(fmt, rows, store.CALL_REPORT_COLUMNS, shown, "Calls")
@@ -579,3 +585,10 @@ def main() -> None:
             raise
         fail(f"{type(exc).__name__}: {exc} (set CALLTUI_DEBUG=1 for the traceback)")
 
+
+# --- commands that act on the findings (calltui/cli_actions.py) ---
+from calltui.cli_actions import escalate_cmd, fix_type, report_channels  # noqa: E402
+
+cli.add_command(escalate_cmd)
+cli.add_command(fix_type)
+report.add_command(report_channels)

@@ -15,6 +15,7 @@ import platformdirs
 
 from calltui.models import MatchOptions
 from calltui.records import TaskFields
+from calltui.vendors import DEFAULT_RULES, Rule, parse_rules
 
 __all__ = ["Config", "ConfigError", "default_config_path", "load_config"]
 
@@ -34,6 +35,8 @@ class Config:
     salesforce: dict[str, Any] = field(default_factory=dict)
     """The rest of ``[salesforce]`` (login_url, domain, username, api_version, ...)."""
     source: Path | None = None
+    vendor_rules: tuple[Rule, ...] = DEFAULT_RULES
+    """The ``[vendors]`` section: ordered attribution rules (calltui.vendors)."""
 
 
 def default_config_path() -> Path:
@@ -64,6 +67,7 @@ _KNOWN = {
     "salesforce": {"login_url", "domain", "username", "api_version", "consumer_key",
                    "private_key_file", "instance_url", "bulk_threshold", "call_filter",
                    "bizible_id_field", "call_time_fields"},
+    "vendors": {"rules", "defaults"},
 }
 
 
@@ -116,4 +120,9 @@ def _from_dict(data: dict[str, Any], path: Path) -> Config:
         fields.call_time_columns()
     except ValueError as exc:
         raise ConfigError(f"config file {path}: [salesforce] {exc}") from None
-    return Config(match=options, task_fields=fields, salesforce=sf, source=path)
+    try:
+        vendor_rules = parse_rules(data.get("vendors", {}))
+    except ValueError as exc:
+        raise ConfigError(f"config file {path}: [vendors] {exc}") from None
+    return Config(match=options, task_fields=fields, salesforce=sf, source=path,
+                  vendor_rules=vendor_rules)

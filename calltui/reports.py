@@ -27,9 +27,10 @@ def call_report_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def call_report_rows(
-    db: Database, statuses: list[str] | None = None, flags: list[str] | None = None
+    db: Database, statuses: list[str] | None = None, flags: list[str] | None = None,
+    vendor: str | None = None,
 ) -> Iterator[dict[str, Any]]:
-    for row in store.iter_outcomes(db, statuses=statuses, flags=flags):
+    for row in store.iter_outcomes(db, statuses=statuses, flags=flags, vendor=vendor):
         yield call_report_row(row)
 
 

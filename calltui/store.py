@@ -434,7 +434,7 @@ TOUCHPOINT_COLUMNS = (
 
 
 def _outcome_filter(
-    statuses: Sequence[str] | None, flags: Sequence[str] | None
+    statuses: Sequence[str] | None, flags: Sequence[str] | None, vendor: str | None = None
 ) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
@@ -445,15 +445,20 @@ def _outcome_filter(
         marks = ", ".join("?" for _ in flags)
         clauses.append(f"task_id IN (SELECT task_id FROM call_flags WHERE flag IN ({marks}))")
         params.extend(flags)
+    if vendor is not None:  # attributed by calltui.vendors.refresh; no row counts as unknown
+        clauses.append("COALESCE((SELECT vendor FROM task_vendors v WHERE v.task_id = "
+                       "call_outcomes.task_id), 'unknown') = ?")
+        params.append(vendor)
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
 def page_outcomes(
     db: Database, *, statuses: Sequence[str] | None = None, flags: Sequence[str] | None = None,
     after: tuple[str, str] | None = None, limit: int = 500, columns: str = "*",
+    vendor: str | None = None,
 ) -> list[dict[str, Any]]:
     """One page of call outcomes in (call_at, task_id) order, after the keyset ``after``."""
-    where, params = _outcome_filter(statuses, flags)
+    where, params = _outcome_filter(statuses, flags, vendor)
     if after is not None:
         where += (" AND " if where else " WHERE ") + "(call_at, task_id) > (?, ?)"
         params.extend(after)
@@ -462,12 +467,13 @@ def page_outcomes(
 
 
 def iter_outcomes(
-    db: Database, *, statuses: Sequence[str] | None = None, flags: Sequence[str] | None = None
+    db: Database, *, statuses: Sequence[str] | None = None, flags: Sequence[str] | None = None,
+    vendor: str | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Every matching outcome, streamed page by page (constant memory)."""
     after: tuple[str, str] | None = None
     while True:
-        page = page_outcomes(db, statuses=statuses, flags=flags, after=after)
+        page = page_outcomes(db, statuses=statuses, flags=flags, after=after, vendor=vendor)
         yield from page
         if len(page) < 500:
             return
@@ -475,9 +481,10 @@ def iter_outcomes(
 
 
 def count_outcomes(
-    db: Database, *, statuses: Sequence[str] | None = None, flags: Sequence[str] | None = None
+    db: Database, *, statuses: Sequence[str] | None = None, flags: Sequence[str] | None = None,
+    vendor: str | None = None,
 ) -> int:
-    where, params = _outcome_filter(statuses, flags)
+    where, params = _outcome_filter(statuses, flags, vendor)
     return int(db.execute(f"SELECT COUNT(*) FROM call_outcomes{where}", params).fetchone()[0])
 
 

@@ -18,7 +18,8 @@ import calltui
 CORE = ["calltui.normalize", "calltui.records", "calltui.models", "calltui.rules",
         "calltui.journeys", "calltui.explain", "calltui.store", "calltui.importer",
         "calltui.match", "calltui.reports", "calltui.config", "calltui.demo",
-        "calltui.sources.files"]
+        "calltui.sources.files", "calltui.vendors", "calltui.escalate", "calltui.channels",
+        "calltui.fixtype"]
 UI = ("textual", "click", "rich")
 
 

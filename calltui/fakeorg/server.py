@@ -36,7 +36,7 @@ from xml.etree import ElementTree
 
 import jwt
 
-from calltui.fakeorg import bulk, soql, wire
+from calltui.fakeorg import bulk, composite, soql, wire
 from calltui.fakeorg.soql import format_datetime
 from calltui.fakeorg.wire import (
     DataRequest,
@@ -63,6 +63,8 @@ class Faults:
     bulk_missing_locator: bool = False  # bulk result pages lack the Sforce-Locator header
     rest_done_without_next: bool = False  # a non-final page says done=false, no nextRecordsUrl
     bulk_polls_in_progress: int = 0  # job polls answering InProgress before JobComplete
+    # composite/sobjects updates refuse these Task Ids: Id -> (statusCode, message)
+    reject_update_ids: dict[str, tuple[str, str]] = field(default_factory=dict)
     # Called once, right after the first page of a REST query or bulk job is built. Later
     # pages come from the snapshot taken when the query ran, so the change shows next sync.
     modify_during_query: Callable[[FakeOrg], None] | None = None
@@ -587,6 +589,8 @@ def _route_data(org: FakeOrg, request: DataRequest) -> Response:
         return json_response(200, wire.limits_body(used, org.api_limit))
     if segments[:2] == ["jobs", "query"]:
         return bulk.route(org, request)
+    if segments == ["composite", "sobjects"]:
+        return composite.route(org, request)
     return not_found()
 
 

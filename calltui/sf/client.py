@@ -148,6 +148,33 @@ class SalesforceClient:
     def limits(self) -> dict[str, Any]:
         return dict(self._call("limits", lambda sf: sf.limits() or {}))
 
+    def update_records(self, sobject: str, records: list[dict[str, Any]],
+                       all_or_none: bool = False) -> list[dict[str, Any]]:
+        """sObject Collections update (``PATCH composite/sobjects``) of at most 200 records.
+
+        Each record is ``{"id": ..., field: value}``. Returns one result per record, in
+        order: ``{id, success, errors: [{statusCode, message, fields}]}``; a rejected
+        record keeps its ``id`` here even when Salesforce leaves it out. Setting the same
+        values twice is harmless, so the usual retries apply.
+        """
+        if len(records) > 200:
+            raise ValueError("sObject Collections take at most 200 records per call")
+        body = {"allOrNone": all_or_none, "records": [
+            {"attributes": {"type": sobject}, **record} for record in records]}
+
+        def call(sf: Salesforce) -> list[dict[str, Any]]:
+            response = sf._call_salesforce("PATCH", sf.base_url + "composite/sobjects",
+                                           name="composite/sobjects", json=body)
+            answer: list[dict[str, Any]] = response.json()
+            return answer
+
+        results = self._call(f"update {sobject}", call)
+        if len(results) != len(records):
+            raise SyncError(f"update {sobject}: Salesforce answered {len(results)} results "
+                            f"for {len(records)} records")
+        return [{**result, "id": result.get("id") or record["id"]}
+                for record, result in zip(records, results, strict=True)]
+
     def iter_query(self, soql: str, include_deleted: bool = False
                    ) -> Iterator[list[dict[str, Any]]]:
         """Pages of records, following ``done`` and ``nextRecordsUrl`` only.

@@ -1,0 +1,268 @@
+"""Commands for people who act on the findings: ``escalate``, ``fix-type``, ``report channels``.
+
+Registered on the main group at the end of ``calltui.cli``; the logic lives in the
+headless modules ``escalate``, ``vendors``, ``channels`` and ``fixtype``.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from sqlite_utils import Database
+
+from calltui import channels, escalate, fixtype, store, vendors
+from calltui.cli import Context, _emit, _progress, _require_match, err, fail
+from calltui.normalize import format_ts, parse_ts
+
+__all__ = ["escalate_cmd", "fix_type", "report_channels", "vendor_option"]
+
+pass_ctx = click.make_pass_decorator(Context)  # cli's own, rebuilt: cli imports this module
+
+
+def vendor_option(func: Any) -> Any:
+    return click.option(
+        "--vendor", "vendor", metavar="NAME",
+        help="Only calls of this vendor: CallTrackingMetrics (ctm), Invoca/DialogTech "
+             "(invoca), CallRail, unknown, or one named in [vendors] rules.")(func)
+
+
+def resolve_vendor(ctx: Context, db: Database, name: str | None) -> str | None:
+    """Attribute vendors with the config's rules, then resolve ``--vendor`` (or fail)."""
+    vendors.refresh(db, ctx.config.vendor_rules)
+    if name is None:
+        return None
+    configured = [rule.vendor for rule in ctx.config.vendor_rules]
+    found = vendors.resolve_vendor(name, [*configured, *vendors.known_vendors(db)])
+    if found is None:
+        names = sorted({*vendors.VENDORS, *configured})
+        fail(f"--vendor: unknown vendor {name!r} (known: {', '.join(names)})", 2)
+    return found
+
+
+def _since(value: str | None) -> str | None:
+    """``--since`` as a stored timestamp: a date is midnight UTC; a time without offset UTC."""
+    if value is None:
+        return None
+    try:
+        if len(value.strip()) == 10:
+            day = date.fromisoformat(value.strip())
+            return format_ts(datetime(day.year, day.month, day.day, tzinfo=UTC))
+        return format_ts(parse_ts(value))
+    except ValueError:
+        fail(f"--since: not a date or ISO time: {value!r} (e.g. 2026-03-01)", 2)
+
+
+# --- escalate -------------------------------------------------------------------------
+
+
+@click.command("escalate")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for calls.csv and summary.md (created; the two files replaced).")
+@click.option("--since", help="Only calls at or after this date or ISO time (UTC).")
+@vendor_option
+@click.option("--unmasked", is_flag=True,
+              help="Keep phone numbers and e-mail addresses in subjects and descriptions.")
+@pass_ctx
+def escalate_cmd(ctx: Context, out: Path, since: str | None, vendor: str | None,
+                 unmasked: bool) -> None:
+    """Write a hand-off bundle for the call-tracking vendor (calls.csv, summary.md).
+
+    Example: calltui escalate --out escalation-ctm --vendor ctm --since 2026-03-01
+    """
+    _require_match(ctx.existing_db)
+    name = resolve_vendor(ctx, ctx.db, vendor)
+    try:
+        bundle = escalate.write_bundle(ctx.db, out, since=_since(since), vendor=name,
+                                       masked=not unmasked, generated_at=store.now_ts())
+    except OSError as exc:
+        fail(f"cannot write the bundle in {out}: {exc.strerror or exc}")
+    console = Console(highlight=False)
+    parts = ", ".join(f"{escalate.PROBLEMS[p]} {n}" for p, n in bundle.by_problem.items())
+    console.print(f"{bundle.calls} affected calls" + (f" ({parts})" if parts else ""))
+    console.print(f"Wrote {bundle.calls_csv} and {bundle.summary_md}"
+                  + (" [bold](unmasked: holds phone numbers and e-mails)[/]" if unmasked
+                     else ""))
+
+
+# --- report channels ------------------------------------------------------------------
+
+
+@click.command("channels")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True)
+@click.option("--by", type=click.Choice(["channel", "week"]), default="channel",
+              show_default=True, help="Which table --format csv writes (JSON has both).")
+@vendor_option
+@pass_ctx
+def report_channels(ctx: Context, fmt: str, by: str, vendor: str | None) -> None:
+    """Calls by channel × status, and the match rate by ISO week.
+
+    A call's channel is that of the session the rule compared it with.
+
+    Example: calltui report channels --format csv --by week
+    """
+    import json
+
+    _require_match(ctx.existing_db)
+    name = resolve_vendor(ctx, ctx.db, vendor) if vendor else None
+    result = channels.channel_report(ctx.db, name)
+    if fmt == "json":
+        click.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
+        return
+    if fmt == "csv":
+        rows = result.channels if by == "channel" else result.weeks
+        columns = channels.CHANNEL_COLUMNS if by == "channel" else channels.WEEK_COLUMNS
+        _emit("csv", iter(rows), columns, columns, "")
+        return
+    console = Console(highlight=False)
+    if not console.is_terminal:  # piped: no need to squeeze the table into 80 columns
+        console.width = 120
+    table = Table(title="Calls by channel" + (f" ({name})" if name else ""),
+                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    short = {"call_before_session": "before", "unknown_bizible_id": "unknown",
+             "missing_bizible_id": "missing", "outside_window": "outside"}
+    table.caption = ("before = call_before_session, unknown/missing = unknown/missing "
+                     "BizibleId; rate = matched / calls not deleted")
+    table.add_column("channel", overflow="fold", min_width=10)
+    for header in (*(short.get(s, s) for s in channels.STATUSES), "calls", "rate"):
+        table.add_column(header, justify="right", no_wrap=True, min_width=len(header))
+    for row in [*result.channels, result.totals]:
+        table.add_row(row["channel"], *(str(row[s]) for s in channels.STATUSES),
+                      str(row["calls"]), _pct(row["match_rate"]),
+                      end_section=row is result.channels[-1])
+    console.print(table)
+    weeks = Table("week", "calls", "deleted", "matched", "match rate",
+                  title="Match rate by ISO week")
+    for row in result.weeks:
+        weeks.add_row(row["week"], str(row["calls"]), str(row["deleted"]), str(row["matched"]),
+                      _pct(row["match_rate"]))
+    console.print(weeks)
+
+
+def _pct(rate: float | None) -> str:
+    return "–" if rate is None else f"{rate:.1%}"
+
+
+# --- fix-type -------------------------------------------------------------------------
+
+
+@click.command("fix-type")
+@click.option("--set", "value", metavar="VALUE",
+              help="The Type to write on call Tasks whose Type is blank, e.g. Call.")
+@click.option("--apply", "apply_", is_flag=True,
+              help="Write to Salesforce (default: dry run, print what would change).")
+@click.option("--undo", "undo_file", type=click.Path(dir_okay=False, exists=True,
+                                                     path_type=Path),
+              help="Restore the old values from a backup file written by --apply.")
+@click.option("--backup", "backup", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where --apply writes the backup (default: backups/ beside the database).")
+@vendor_option
+@click.option("--since", help="Only calls at or after this date or ISO time (UTC).")
+@pass_ctx
+def fix_type(ctx: Context, value: str | None, apply_: bool, undo_file: Path | None,
+             backup: Path | None, vendor: str | None, since: str | None) -> None:
+    """Fill blank Task.Type on call Tasks through the API (dry run unless --apply).
+
+    Example: calltui fix-type --set Call            (dry run)
+             calltui fix-type --set Call --apply    (backup, then write)
+             calltui fix-type --undo backups/fix-type-20260310T120000Z.jsonl
+    """
+    from calltui.match import run_match
+    from calltui.sf.client import SyncError
+
+    if undo_file is not None:
+        if apply_ or value is not None:
+            fail("--undo restores a backup: use it without --set and --apply", 2)
+        try:
+            fixtype.read_backup(undo_file)
+        except ValueError as exc:
+            fail(str(exc), 2)
+    elif value is None or not value.strip():
+        fail("--set VALUE is required (e.g. --set Call), or --undo FILE", 2)
+    db = ctx.existing_db if undo_file is None else ctx.db
+    if undo_file is None:
+        name = resolve_vendor(ctx, db, vendor)
+        planned = fixtype.plan(db, vendor=name, since=_since(since))
+        if not apply_:
+            _print_plan(planned, str(value))
+            return
+        if not planned:
+            click.echo("No call Task with a blank Type: nothing to write.")
+            return
+    client = _login(ctx)
+    path: Path | None = None
+    try:
+        with _progress(err) as progress:
+            bar = progress.add_task("updating Tasks", total=None)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(bar, completed=done, total=total)
+
+            if undo_file is not None:
+                result = fixtype.undo(client, db, undo_file, on_progress=advance)
+            else:
+                path = backup or _default_backup(ctx)
+                result = fixtype.apply_fix(client, db, [r["id"] for r in planned], str(value),
+                                           path, on_progress=advance)
+    except FileExistsError as exc:
+        fail(f"backup file {exc.filename} exists already: choose another with --backup")
+    except SyncError as exc:
+        hint = f" (backup of the old values: {path})" if undo_file is None else ""
+        fail(f"{exc}{hint}")
+    _print_result(result, undo_file is not None)
+    if result.updated:
+        run_match(db, ctx.config.match)
+    if result.failed:
+        sys.exit(1)
+
+
+def _login(ctx: Context) -> Any:
+    from calltui.cli import _client
+
+    return _client(ctx)
+
+
+def _default_backup(ctx: Context) -> Path:
+    stamp = store.now_ts().replace("-", "").replace(":", "")[:15] + "Z"
+    return ctx.db_path.parent / "backups" / f"fix-type-{stamp}.jsonl"
+
+
+PLAN_ROWS = 50
+
+
+def _print_plan(planned: list[dict[str, Any]], value: str) -> None:
+    console = Console(highlight=False)
+    if planned:
+        table = Table("task_id", "call_at", "vendor", "subject", "Type", "new Type",
+                      title="Dry run: call Tasks with a blank Type")
+        for r in planned[:PLAN_ROWS]:
+            table.add_row(r["id"], r["call_at"], r["vendor"] or "unknown", r["subject"] or "",
+                          "", value)
+        console.print(table)
+        if len(planned) > PLAN_ROWS:
+            console.print(f"... and {len(planned) - PLAN_ROWS} more")
+    console.print(
+        f"Dry run: {len(planned)} call Tasks have a blank Type and would get Type = "
+        f"{value!r}. Nothing was written; add --apply to write them (a backup of the old "
+        "values is written first).")
+
+
+def _print_result(result: fixtype.FixResult, undo: bool) -> None:
+    console = Console(highlight=False)
+    verb = "Restored" if undo else "Updated"
+    console.print(f"{verb} {len(result.updated)} Tasks, {len(result.failed)} rejected by the "
+                  f"org, {len(result.skipped)} skipped.")
+    if result.backup is not None and not undo:
+        console.print(f"Backup of the old values: {result.backup} "
+                      f"(undo: calltui fix-type --undo {result.backup})")
+    for task_id, why in result.skipped:
+        console.print(f"  skipped  {task_id}  {why}")
+    for task_id, code, message in result.failed:
+        click.echo(f"  rejected {task_id}  {code}: {message}", err=True)
