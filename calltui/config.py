@@ -6,6 +6,7 @@ Secrets are never read from this file: they come from the environment
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,7 +114,7 @@ def _from_dict(data: dict[str, Any], path: Path) -> Config:
         raise ConfigError(f"config file {path}: [salesforce] call_time_fields must be a list "
                           'of field names, e.g. ["CompletedDateTime", "CreatedDate"]')
     fields = TaskFields(
-        bizible_id=str(sf.pop("bizible_id_field", TaskFields.bizible_id)),
+        bizible_id=_field_name(path, sf.pop("bizible_id_field", TaskFields.bizible_id)),
         call_time=tuple(call_time),
     )
     try:
@@ -126,3 +127,14 @@ def _from_dict(data: dict[str, Any], path: Path) -> Config:
         raise ConfigError(f"config file {path}: [vendors] {exc}") from None
     return Config(match=options, task_fields=fields, salesforce=sf, source=path,
                   vendor_rules=vendor_rules)
+
+
+_FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+def _field_name(path: Path, value: Any) -> str:
+    """A Salesforce API field name: it goes into SOQL, so nothing else may pass."""
+    if not isinstance(value, str) or not _FIELD_NAME.match(value):
+        raise ConfigError(f"config file {path}: [salesforce] {value!r} is not a Salesforce "
+                          "field API name")
+    return value

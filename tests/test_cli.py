@@ -164,6 +164,8 @@ def test_config_file_sets_the_window(tmp_path: Path) -> None:
     ("[match]\nwindow_minute = 60\n", "unknown key 'window_minute' in [match]"),
     ("[salesforce]\ncall_time_fields = 'CreatedDate'\n", "call_time_fields must be a list"),
     ("[salesforce]\ncall_time_fields = ['Subject']\n", "'Subject' is not a datetime field"),
+    ("[salesforce]\nbizible_id_field = \"Id FROM Task WHERE Id != null --\"\n",
+     "is not a Salesforce field API name"),
 ])
 def test_bad_config_is_one_line_error(tmp_path: Path, text: str, message: str) -> None:
     config = tmp_path / "c.toml"
