@@ -77,6 +77,8 @@ def _rows(table: DataTable[Any]) -> list[str]:
 
 
 def _cell(table: DataTable[Any], key: str, column: int = 1) -> str:
+    if isinstance(table, PagedTable):
+        return table.values(key)[column]
     value = table.get_row(key)[column]
     return value.plain if isinstance(value, Text) else str(value)
 
@@ -217,7 +219,7 @@ async def test_log_shows_rejected_rows_with_file_line_and_reason(many_db: Path) 
         await _settle(app, pilot)
         rejects = app.screen.query_one("#rejects", PagedTable)
         assert rejects.total == 2
-        rows = [[str(c) for c in rejects.get_row_at(i)] for i in range(rejects.row_count)]
+        rows = [list(rejects.values_at(i)) for i in range(rejects.row_count)]
         assert [r[:3] for r in rows] == [["tasks.json", "11", "tasks"],
                                          ["tasks.json", "12", "tasks"]]
         assert "not a Salesforce Id" in rows[0][3]

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlite_utils import Database
 from textual.app import ComposeResult
 from textual.content import Content
+from textual.timer import Timer
 from textual.widgets import DataTable, Static
 
 from calltui import store
@@ -66,6 +67,7 @@ class CallsScreen(ListScreen):
         super().__init__(state, title=title, columns=columns)
         self.statuses = tuple(statuses)
         self.export_name = name
+        self._preview_timer: Timer | None = None
 
     def _narrowed(self, f: ListFilter) -> ListFilter:
         """The screen's statuses, narrowed by the filter's (none in common: nothing)."""
@@ -87,8 +89,17 @@ class CallsScreen(ListScreen):
     def compose_extra(self) -> ComposeResult:
         yield Static(id="preview")
 
+    PREVIEW_DELAY = 0.08
+    """The explanation follows the cursor once it rests, so paging repaints first."""
+
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        row = store.get_outcome(self.state.db, str(event.row_key.value))
+        if self._preview_timer is not None:
+            self._preview_timer.stop()
+        key = str(event.row_key.value)
+        self._preview_timer = self.set_timer(self.PREVIEW_DELAY, lambda: self.show_preview(key))
+
+    def show_preview(self, key: str) -> None:
+        row = store.get_outcome(self.state.db, key)
         text = "" if row is None else f"{row['status']}: {row['explanation']}"
         self.query_one("#preview", Static).update(Content(text))
 

@@ -185,12 +185,6 @@ class ListScreen(DataScreen):
         if self.sortable():
             self.sort_by(self.sort or self.sortable()[0], not self.descending)
 
-    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
-        column = self.columns[event.column_index]
-        if column.sort:
-            same = column.sort == self.sort
-            self.sort_by(column.sort, not self.descending if same else False)
-
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value is None:
             return

@@ -87,11 +87,13 @@ class OverviewScreen(DataScreen):
         rate_text = "—" if rate is None else f"{rate:.1%} ({matched:,} of {live:,})"
         self.query_one("#summary", Static).update(Content.from_markup(
             "[b]Calls[/b] $calls   [b]Match rate[/b] $rate   [b]Tasks[/b] $tasks   "
-            "[b]Sessions[/b] $sessions\n[b]Last sync[/b] $sync\n[b]Last import[/b] $imp\n"
+            "[b]Sessions[/b] $sessions   [b]Rejected rows[/b] $rejects\n"
+            "[b]Last sync[/b] $sync\n[b]Last import[/b] $imp\n"
             "[b]Last match[/b] $match",
             calls=f"{sum(by_status.values()):,}", rate=rate_text,
             tasks=f"{store.count_rows(db, 'tasks'):,}",
             sessions=f"{store.count_rows(db, 'sessions'):,}",
+            rejects=f"{store.count_rows(db, 'rejects'):,}",
             sync=_last_sync(next(iter(store.recent_syncs(db, 1)), None)),
             imp=_last_import(store.last_import(db)), match=_last_match(store.last_match(db)),
         ))

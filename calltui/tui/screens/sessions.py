@@ -78,5 +78,5 @@ class UnmatchedSessionsScreen(ListScreen):
         return str(row["id"])
 
     def detail_task(self, key: str) -> str | None:
-        task = str(self.table.get_row(key)[NEAREST_COLUMN])
+        task = self.table.values(key)[NEAREST_COLUMN]
         return task or None

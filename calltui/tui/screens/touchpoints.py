@@ -57,6 +57,8 @@ class TouchpointsScreen(DataScreen):
             self.query_one(PagedTable).reload()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        task = event.data_table.get_row(event.row_key)[TASK_COLUMN]
-        if str(task):
+        if event.row_key.value is None:
+            return
+        task = self.query_one(PagedTable).values(event.row_key.value)[TASK_COLUMN]
+        if task:
             self.app.push_screen(DetailScreen(self.state.db_path, str(task)))
