@@ -25,7 +25,7 @@ class DataScreen(Screen[None]):
         yield Header()
         yield from self.compose_body()
         yield BusyBar()
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def compose_body(self) -> ComposeResult:
         """The screen's own widgets."""
