@@ -12,8 +12,10 @@ from enum import StrEnum
 
 __all__ = [
     "BizibleState",
+    "canonical_zone",
     "format_ts",
     "is_blank",
+    "localize",
     "normalize_bizible_id",
     "parse_bool",
     "parse_date",
@@ -77,8 +79,47 @@ def parse_ts(value: object, naive_tz: tzinfo = UTC) -> datetime:
         raise ValueError(f"bad timestamp {value!r}: {exc}") from None
     offset = _offset(m.group(8))
     if offset is None:
-        return naive.replace(tzinfo=naive_tz).astimezone(UTC)
+        return localize(naive, naive_tz)
     return (naive - offset).replace(tzinfo=UTC)
+
+
+_UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Zulu", "Zulu", "Universal",
+                        "Etc/Universal", "GMT", "Etc/GMT", "Etc/GMT0", "Etc/GMT+0", "Etc/GMT-0",
+                        "GMT0", "GMT+0", "GMT-0", "Greenwich", "Etc/Greenwich"})
+
+
+def canonical_zone(zone: tzinfo) -> tzinfo:
+    """``datetime.UTC`` for any spelling of UTC (``ZoneInfo("UTC")``, ``Etc/UTC``...), so the
+    fast paths, which test ``zone is UTC``, apply; any other zone unchanged."""
+    if zone is UTC or getattr(zone, "key", None) in _UTC_NAMES:
+        return UTC
+    return zone
+
+
+def localize(naive: datetime, zone: tzinfo) -> datetime:
+    """A naive local time in ``zone`` as aware UTC; ``ValueError`` when the zone makes it
+    non-existent (the hour skipped when clocks go forward) or ambiguous (the hour that
+    happens twice when they go back).
+
+    ``replace(tzinfo=zone)`` alone would silently pick one reading (``fold=0``). Both
+    readings are computed; they differ only around a transition, and a reading that
+    does not survive the round trip back to local time lies in a gap.
+    """
+    if zone is UTC:
+        return naive.replace(tzinfo=UTC)
+    first = naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    second = naive.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    if first == second:
+        return first
+    name = getattr(zone, "key", None) or str(zone)
+    shown = naive.isoformat(sep=" ")
+    if first.astimezone(zone).replace(tzinfo=None) != naive:
+        raise ValueError(
+            f"local time {shown} does not exist in {name} (clocks went forward); "
+            "check the export's time zone")
+    raise ValueError(
+        f"local time {shown} is ambiguous in {name} (clocks went back, it happened twice: "
+        f"{format_ts(first)} or {format_ts(second)}); export in UTC to avoid this")
 
 
 def format_ts(moment: datetime) -> str:
@@ -114,13 +155,28 @@ def _date_ok(text: str) -> bool:
     return ok
 
 
+# The warehouse's naive UTC form, ``2026-03-02 13:05:00.000`` or without milliseconds.
+_WH_TS = re.compile(
+    r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"[ T](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{3})?"
+).fullmatch
+
+
 def to_ts(value: object, naive_tz: tzinfo = UTC) -> str | None:
     """Normalise a timestamp to the stored form; blank gives None."""
-    if value.__class__ is str and _SF_TS(value) is not None:
-        day = value[:10]
-        ok = _DATE_OK.get(day)
-        if ok or (ok is None and _date_ok(day)):
-            return value if len(value) == 24 else value[:23] + "Z"
+    if value.__class__ is str:
+        if _SF_TS(value) is not None:
+            day = value[:10]
+            ok = _DATE_OK.get(day)
+            if ok or (ok is None and _date_ok(day)):
+                return value if len(value) == 24 else value[:23] + "Z"
+        elif naive_tz is UTC and _WH_TS(value) is not None:
+            day = value[:10]
+            ok = _DATE_OK.get(day)
+            if ok or (ok is None and _date_ok(day)):
+                if len(value) == 23:
+                    return f"{day}T{value[11:]}Z"
+                return f"{day}T{value[11:]}.000Z"
     if is_blank(value):
         return None
     if isinstance(value, str):
