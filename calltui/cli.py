@@ -24,7 +24,7 @@ from calltui.importer import FileRefused, import_file
 from calltui.match import MatchSummary, run_match
 from calltui.models import Flag, MatchOptions, Status
 from calltui.sf.keychain import SECRET_NAMES
-from calltui.sources.files import KINDS
+from calltui.sources.files import KINDS, expand_inputs
 
 __all__ = ["cli", "main"]
 
@@ -126,20 +126,26 @@ def _tz(name: str) -> ZoneInfo:
                 type=click.Path(path_type=Path, dir_okay=True))
 @click.option("--kind", type=click.Choice(KINDS), help="Skip sniffing: read every file as KIND.")
 @click.option("--source-tz", default="UTC", show_default=True,
-              help="Time zone of timestamps without an offset (warehouse exports are UTC).")
+              help="Time zone of timestamps without an offset (warehouse exports are UTC); "
+                   "a local time skipped or repeated by a DST change is a rejected row.")
 @click.option("--no-match", is_flag=True, help="Do not re-run the match after importing.")
 @pass_ctx
 def import_(ctx: Context, files: tuple[Path, ...], kind: str | None, source_tz: str,
             no_match: bool) -> None:
     """Import Task and warehouse files (JSON, CSV, CSV.gz, JSON lines); upserts by ID.
 
-    Example: calltui import tasks.json BIZ_SESSIONS.csv.gz
+    A folder imports every file in it, a quoted pattern every file it matches (sorted;
+    hidden files skipped). Interrupted? Run the same command again.
+
+    Example: calltui import tasks.json BIZ_SESSIONS.csv.gz 'exports/*.csv.gz'
     """
     tz = _tz(source_tz)
-    refused = []
+    paths, notes, refused = expand_inputs(files)
+    for note in notes:
+        click.echo(note, err=True)
     table = Table("file", "kind", "rows", "stored", "rejected", title="Import")
     with _progress(err) as progress:
-        for path in files:
+        for path in paths:
             bar = progress.add_task(path.name, total=None)
 
             def advance(done: int, total: int, bar: Any = bar) -> None:
@@ -315,12 +321,12 @@ def report_touchpoints(ctx: Context, fmt: str) -> None:
 @click.option("--file", "file", help="Only rows rejected from this file (as imported).")
 @pass_ctx
 def report_rejects(ctx: Context, fmt: str, file: str | None) -> None:
-    """Rows that could not be stored, with file, line and reason.
+    """Rows that could not be stored, with file, line, column and reason.
 
     Example: calltui report rejects --format csv > rejects.csv
     """
     rows = reports.reject_rows(ctx.existing_db, file)
-    columns = ("file", "line", "kind", "reason")
+    columns = ("file", "line", "kind", "column", "reason")
     _emit(fmt, rows, columns, columns, "Rejected rows")
 
 

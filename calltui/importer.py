@@ -1,8 +1,23 @@
 """``calltui import``: read files, normalise their rows and upsert them by ID.
 
-Each file is imported in one transaction: a file that is refused part-way
-leaves the database as it was. Bad rows never stop an import; they go to the
-rejects table with file, line and reason.
+Bad rows never stop an import; they go to the rejects table with file, line,
+column and reason, written batch by batch with the rows.
+
+Transactions, and how "nothing from a refused file is stored" fits streaming:
+
+* A file is refused (not a known kind, empty, a required column missing, a
+  ``--kind`` that does not fit) by its header, before anything is written.
+* Warehouse files (sessions, page views, form submits; CSV, CSV.gz, JSON lines)
+  can hold millions of rows: they are read as a stream and committed every
+  ``WAREHOUSE_BATCH`` rows, so memory stays flat. A file that breaks part-way
+  (a truncated gzip, bytes that are not UTF-8) keeps the batches before the
+  break, and a reject line says where it stopped; rows are upserted by ID, so
+  importing the file again, whole, is always safe. An interrupted import is the
+  same: run it again.
+* Task files are refused when no row carries the BizibleId field, which is known
+  only at the end, so a Task file is imported in one transaction (rows still go
+  to SQLite batch by batch; only SQLite holds the uncommitted pages).
+* A file whose every row is rejected stores nothing and keeps its rejects.
 """
 
 from __future__ import annotations
@@ -12,11 +27,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlite_utils import Database
 
 from calltui import store
+from calltui.normalize import canonical_zone
 from calltui.records import (
     DERIVE_INPUTS,
     WAREHOUSE_TABLES,
@@ -24,13 +40,17 @@ from calltui.records import (
     TaskFields,
     derive_task,
     task_row,
+    values_plan,
     warehouse_row,
+    warehouse_values,
 )
 from calltui.sources.files import (
+    CsvRows,
     FileRefused,
     Progress,
     Record,
     check_forced_kind,
+    is_json,
     read_records,
     sniff,
 )
@@ -51,6 +71,13 @@ class ImportResult:
     rejected: int = 0
 
 
+WAREHOUSE_BATCH = 5_000
+"""Rows per transaction for warehouse files."""
+BULK_BYTES = 16 * 1024 * 1024
+"""A warehouse file this big, into an empty table, is loaded before the table's indexes
+are built (once, at the end, which is faster than keeping them up to date row by row)."""
+
+
 def import_file(
     db: Database,
     path: Path,
@@ -60,19 +87,29 @@ def import_file(
     fields: TaskFields = TaskFields(),
     on_progress: ProgressFn | None = None,
 ) -> ImportResult:
-    """Import one file; raises ``FileRefused`` (nothing stored) when it is not a known kind."""
+    """Import one file; raises ``FileRefused`` when it is not a known kind (nothing stored)."""
     name = str(path)
+    naive_tz = canonical_zone(naive_tz)
     import_id = store.start_import(db, name, kind)
     try:
         if kind:
             check_forced_kind(path, kind)
         else:
             kind = sniff(path)
-        with db.atomic():
-            db.execute("DELETE FROM rejects WHERE file = ?", [name])
+        if kind == "tasks":
+            with db.atomic():
+                db.execute("DELETE FROM rejects WHERE file = ?", [name])
+                result = _import_rows(db, path, kind, import_id, naive_tz, fields, on_progress)
+        else:
             result = _import_rows(db, path, kind, import_id, naive_tz, fields, on_progress)
     except FileRefused as exc:
         store.finish_import(db, import_id, status="refused", error=str(exc), kind=kind)
+        raise
+    except BaseException as exc:  # Ctrl-C, a full disk: committed batches stay, say so
+        if db.conn.in_transaction:
+            db.conn.rollback()
+        store.finish_import(db, import_id, status="interrupted",
+                            error=f"{type(exc).__name__}: {exc}"[:500], kind=kind)
         raise
     status = "all rejected" if result.read and not result.stored else "ok"
     store.finish_import(
@@ -94,6 +131,8 @@ def _import_rows(
     db: Database, path: Path, kind: str, import_id: int, naive_tz: tzinfo,
     fields: TaskFields, on_progress: ProgressFn | None,
 ) -> ImportResult:
+    if kind != "tasks":
+        return _import_warehouse(db, path, kind, import_id, naive_tz, on_progress)
     result = ImportResult(str(path), kind)
     progress = Progress()
     good: list[tuple[int, dict[str, Any]]] = []
@@ -104,24 +143,135 @@ def _import_rows(
         try:
             row = _to_row(kind, record, naive_tz, fields)
         except RowError as exc:
-            rejects.append(_reject(path, record, kind, str(exc)))
+            rejects.append(_reject(path, record, kind, exc))
         else:
             good.append((record.line, row))
             saw_bizible = saw_bizible or "bizible_id_raw" in row
         if len(good) >= store.BATCH:
             _flush(db, kind, good, rejects, path, fields, result)
+            result.rejected += len(rejects)
+            store.add_rejects(db, import_id, rejects)
+            rejects.clear()
             if on_progress:
                 on_progress(progress.done, progress.total)
     _flush(db, kind, good, rejects, path, fields, result)
-    if kind == "tasks" and result.stored and not saw_bizible:
+    if result.stored and not saw_bizible:
         raise FileRefused(
             f"{path}: no {fields.bizible_id} column, so every call would look like it has no "
             "BizibleId; export the Tasks again with that field")
     store.add_rejects(db, import_id, rejects)
-    result.rejected = len(rejects)
+    result.rejected += len(rejects)
     if on_progress:
         on_progress(progress.total, progress.total)
     return result
+
+
+def _import_warehouse(
+    db: Database, path: Path, kind: str, import_id: int, naive_tz: tzinfo,
+    on_progress: ProgressFn | None,
+) -> ImportResult:
+    """Stream a warehouse file into its table, one transaction per ``WAREHOUSE_BATCH`` rows.
+
+    A CSV goes through a plan made once from its header (value lists in, value lists
+    out); JSON lines and unusual headers through ``warehouse_row``, record by record.
+    """
+    result = ImportResult(str(path), kind)
+    progress = Progress(total=path.stat().st_size)
+    table = WAREHOUSE_TABLES[kind].table
+    origin = f"file:{path.name}"
+    good: list[Any] = []
+    rejects: list[dict[str, Any]] = []
+    columns: tuple[str, ...] | None = None  # set: ``good`` holds value lists in this order
+    first = [True]
+
+    def commit() -> None:
+        with db.atomic():
+            if first[0]:  # the file's earlier rejects are replaced, never doubled
+                db.execute("DELETE FROM rejects WHERE file = ?", [str(path)])
+                first[0] = False
+            if columns is None:
+                result.stored += store.upsert(db, table, good)
+            else:
+                store.upsert_values(db, table, columns, good)
+                result.stored += len(good)
+            store.add_rejects(db, import_id, rejects)
+        result.rejected += len(rejects)
+        good.clear()
+        rejects.clear()
+        if on_progress:
+            on_progress(progress.done, progress.total)
+
+    saved = db.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+    # One checkpoint at the end instead of one per 4 MB of WAL: each checkpoint waits for
+    # the disk, and a big import would spend most of its time there. The WAL file grows
+    # to the size of what the import wrote, then goes back into the database.
+    db.execute("PRAGMA wal_autocheckpoint = 0")
+    store.restore_indexes(db)
+    if path.stat().st_size >= BULK_BYTES and store.is_empty(db, table):
+        store.set_indexes_aside(db, table)  # a first big load: build indexes once, at the end
+    try:
+        csv_rows = _csv_rows(path, kind, progress)
+        plan = values_plan(kind, csv_rows.header) if csv_rows is not None else None
+        if csv_rows is not None and plan is not None:
+            columns = (*plan.columns, "origin")
+            try:
+                for line, values in csv_rows:
+                    result.read += 1
+                    try:
+                        if values.__class__ is Record:
+                            record = cast(Record, values)
+                            raise RowError(record.problem or "unreadable row")
+                        row = warehouse_values(plan, cast(list[str], values), naive_tz)
+                    except RowError as exc:
+                        rejects.append(_reject(path, _csv_record(line, values, plan.header),
+                                               kind, exc))
+                    else:
+                        row.append(origin)
+                        good.append(row)
+                    if len(good) + len(rejects) >= WAREHOUSE_BATCH:
+                        commit()
+            finally:
+                csv_rows.close()
+        else:
+            if csv_rows is not None:
+                csv_rows.close()
+            records = read_records(path, kind, progress)
+            try:
+                for record in records:
+                    result.read += 1
+                    try:
+                        if record.fields is None:
+                            raise RowError(record.problem or "unreadable row")
+                        row_ = warehouse_row(kind, record.fields, naive_tz)
+                    except RowError as exc:
+                        rejects.append(_reject(path, record, kind, exc))
+                    else:
+                        row_["origin"] = origin
+                        good.append(row_)
+                    if len(good) + len(rejects) >= WAREHOUSE_BATCH:
+                        commit()
+            finally:
+                getattr(records, "close", lambda: None)()
+        commit()
+    finally:
+        store.restore_indexes(db)
+        db.execute(f"PRAGMA wal_autocheckpoint = {int(saved)}")
+        db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    progress.done = progress.total
+    if on_progress:
+        on_progress(progress.total, progress.total)
+    return result
+
+
+def _csv_rows(path: Path, kind: str, progress: Progress) -> CsvRows | None:
+    """The file as CSV rows, or None when it is JSON lines."""
+    return None if is_json(path) else CsvRows(path, kind, progress)
+
+
+def _csv_record(line: int, values: list[str] | Record, header: tuple[str, ...]) -> Record:
+    if values.__class__ is Record:
+        return cast(Record, values)
+    return Record(line, dict(zip(header, cast(list[str], values), strict=True)))
 
 
 def _to_row(kind: str, record: Record, naive_tz: tzinfo, fields: TaskFields) -> dict[str, Any]:
@@ -132,10 +282,10 @@ def _to_row(kind: str, record: Record, naive_tz: tzinfo, fields: TaskFields) -> 
     return warehouse_row(kind, record.fields, naive_tz)
 
 
-def _reject(path: Path, record: Record, kind: str, reason: str) -> dict[str, Any]:
+def _reject(path: Path, record: Record, kind: str, exc: RowError) -> dict[str, Any]:
     raw = record.raw if record.fields is None else json.dumps(record.fields, default=str)
-    return {"file": str(path), "line": record.line, "kind": kind, "reason": reason,
-            "raw": (raw or "")[:2000]}
+    return {"file": str(path), "line": record.line, "kind": kind, "reason": str(exc),
+            "column": exc.column, "raw": (raw or "")[:2000]}
 
 
 def _flush(
@@ -145,14 +295,11 @@ def _flush(
     origin = f"file:{path.name}"
     rows = [(line, {**row, "origin": origin}) for line, row in good]
     good.clear()
-    if kind == "tasks":
-        stored, bad = store_tasks(db, rows, fields)
-        for line, reason in bad:
-            rejects.append({"file": str(path), "line": line, "kind": kind, "reason": reason,
-                            "raw": None})
-        result.stored += stored
-    else:
-        result.stored += store.upsert(db, WAREHOUSE_TABLES[kind].table, (r for _, r in rows))
+    stored, bad = store_tasks(db, rows, fields)
+    for line, reason in bad:
+        rejects.append({"file": str(path), "line": line, "kind": kind, "reason": reason,
+                        "column": None, "raw": None})
+    result.stored += stored
 
 
 def store_tasks(

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
+from operator import itemgetter
 from typing import Any, Literal, TypeVar
 
 from calltui.normalize import (
@@ -31,14 +32,23 @@ __all__ = [
     "TaskFields",
     "derive_task",
     "task_row",
+    "values_plan",
     "warehouse_row",
+    "warehouse_values",
 ]
 
 _SF_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
 
 
 class RowError(ValueError):
-    """A record that cannot be stored; the message is the reason shown to the admin."""
+    """A record that cannot be stored; the message is the reason shown to the admin.
+
+    ``column`` names the field at fault, as the admin knows it, when there is one.
+    """
+
+    def __init__(self, reason: str, column: str | None = None) -> None:
+        super().__init__(reason)
+        self.column = column
 
 
 # Salesforce API name -> column in the tasks table.
@@ -269,12 +279,16 @@ def _task_row(record: Mapping[str, Any], fields: TaskFields, naive_tz: tzinfo
         column = fmap.get(key.lower())
         if column is None:
             continue
-        row[column] = _task_value(column, value, naive_tz)
+        try:
+            row[column] = _task_value(column, value, naive_tz)
+        except RowError as exc:
+            exc.column = key
+            raise
     task_id = row.get("id")
     if is_blank(task_id):
-        raise RowError("missing Id")
+        raise RowError("missing Id", column="Id")
     if not _SF_ID.match(str(task_id)):
-        raise RowError(f"Id {task_id!r} is not a Salesforce Id")
+        raise RowError(f"Id {task_id!r} is not a Salesforce Id", column="Id")
     return row
 
 
@@ -386,7 +400,160 @@ def header_key(name: str) -> str:
 def warehouse_row(
     kind: str, record: Mapping[str, Any], naive_tz: tzinfo = UTC
 ) -> dict[str, Any]:
-    """The stored columns of a warehouse row (sessions, page views, form submits)."""
+    """The stored columns of a warehouse row (sessions, page views, form submits).
+
+    Rows of one file share their keys, so each key set gets a plan once (which key
+    fills which column, converted how) and a row is filled by it; anything the plan
+    does not expect takes the long way, which gives the same row or the reason.
+    """
+    plan = _wh_plan(kind, tuple(record))
+    if plan is not None:
+        row = _planned_wh_row(record, plan, naive_tz)
+        if row is not None:
+            return row
+    return _warehouse_row(kind, record, naive_tz)
+
+
+_WhPlan = tuple[tuple[tuple[str, str, int], ...], tuple[str, ...]]  # steps, required columns
+_TEXT, _TS, _BOOL, _COOKIE = range(4)
+_KIND_CODE = {"text": _TEXT, "ts": _TS, "bool": _BOOL, "cookie": _COOKIE}
+_WH_PLANS: dict[tuple[str, tuple[str, ...]], _WhPlan | None] = {}
+_last_wh: list[Any] = [None, None, None]  # kind, keys, plan
+
+
+def _wh_plan(kind: str, keys: tuple[str, ...]) -> _WhPlan | None:
+    last_kind, last_keys, plan = _last_wh
+    if kind is last_kind and keys == last_keys:
+        return plan  # type: ignore[no-any-return]
+    cache_key = (kind, keys)
+    if cache_key in _WH_PLANS:
+        plan = _WH_PLANS[cache_key]
+    else:
+        plan = _make_wh_plan(kind, keys)
+        if len(_WH_PLANS) >= _PLANS_MAX:
+            _WH_PLANS.clear()
+        _WH_PLANS[cache_key] = plan
+    _last_wh[:] = [kind, keys, plan]
+    return plan
+
+
+def _make_wh_plan(kind: str, keys: tuple[str, ...]) -> _WhPlan | None:
+    if not all(isinstance(key, str) for key in keys):
+        return None
+    spec = WAREHOUSE_TABLES[kind]
+    steps = []
+    for key in keys:
+        known = spec.columns.get(header_key(key))
+        if known is not None:
+            steps.append((key, known[0], _KIND_CODE[known[1]]))
+    if len({column for _, column, _ in steps}) < len(steps):
+        return None  # ``MODIFIED_DATE`` and ``MODIFIED DATE`` both: the long way decides
+    return tuple(steps), tuple(spec.columns[name][0] for name in spec.required)
+
+
+_WH_BOOLS = {"false": 0, "true": 1, "": 0, "FALSE": 0, "TRUE": 1, "False": 0, "True": 1,
+             "0": 0, "1": 1}
+
+
+def _planned_wh_row(record: Mapping[str, Any], plan: _WhPlan, naive_tz: tzinfo
+                    ) -> dict[str, Any] | None:
+    steps, required = plan
+    row: dict[str, Any] = {}
+    try:
+        for key, column, code in steps:
+            value = record[key]
+            if value.__class__ is not str:
+                if value is None and code != _BOOL:
+                    row[column] = None
+                    continue
+                return None  # numbers, booleans, lists from JSON lines: the long way
+            if code == _TEXT:
+                row[column] = value or None
+            elif code == _TS:
+                row[column] = to_ts(value, naive_tz) if value else None
+            elif code == _BOOL:
+                flag = _WH_BOOLS.get(value)
+                if flag is None:
+                    return None
+                row[column] = flag
+            else:
+                cookie, state = normalize_bizible_id(value)
+                if state is BizibleState.PLACEHOLDER:
+                    return None
+                row[column] = cookie
+    except ValueError:
+        return None
+    for column in required:
+        if row.get(column) is None:
+            return None
+    return row
+
+
+@dataclass(frozen=True)
+class ValuesPlan:
+    """How one CSV header fills a warehouse table: the columns, in the order
+    ``warehouse_values`` gives them, and where each comes from."""
+
+    kind: str
+    header: tuple[str, ...]
+    columns: tuple[str, ...]
+    text: Callable[[Sequence[str]], Any]  # the text fields, as a tuple (itemgetter)
+    special: tuple[tuple[int, int], ...]  # (header index, kind code) after the text columns
+    required: tuple[int, ...]  # positions in the output that must not be empty
+
+
+def values_plan(kind: str, header: Sequence[str]) -> ValuesPlan | None:
+    """The plan for a CSV header, or None when the header is unusual (two fields for one
+    column): then each row takes ``warehouse_row``."""
+    spec = WAREHOUSE_TABLES[kind]
+    text: list[tuple[int, str]] = []
+    special: list[tuple[int, str, int]] = []
+    for index, name in enumerate(header):
+        known = spec.columns.get(header_key(name))
+        if known is None:
+            continue
+        code = _KIND_CODE[known[1]]
+        (text.append((index, known[0])) if code == _TEXT
+         else special.append((index, known[0], code)))
+    columns = tuple(c for _, c in text) + tuple(c for _, c, _ in special)
+    if len(set(columns)) < len(columns) or len(text) < 2:
+        return None
+    required = tuple(columns.index(spec.columns[name][0]) for name in spec.required)
+    return ValuesPlan(kind, tuple(header), columns, itemgetter(*(i for i, _ in text)),
+                      tuple((i, code) for i, _, code in special), required)
+
+
+def warehouse_values(plan: ValuesPlan, values: Sequence[str], naive_tz: tzinfo = UTC
+                     ) -> list[Any]:
+    """One CSV row's values in ``plan.columns`` order; ``RowError`` with the reason, as
+    ``warehouse_row`` gives it, when the row cannot be stored."""
+    out = [value or None for value in plan.text(values)]
+    try:
+        for index, code in plan.special:
+            value = values[index]
+            if code == _TS:
+                out.append(to_ts(value, naive_tz) if value else None)
+            elif code == _BOOL:
+                flag = _WH_BOOLS.get(value)
+                if flag is None:
+                    raise ValueError
+                out.append(flag)
+            else:
+                cookie, state = normalize_bizible_id(value)
+                if state is BizibleState.PLACEHOLDER:
+                    raise ValueError
+                out.append(cookie)
+        for position in plan.required:
+            if out[position] is None:
+                raise ValueError
+    except ValueError:  # the long way words the reason (or reads what the plan would not)
+        row = _warehouse_row(plan.kind, dict(zip(plan.header, values, strict=True)), naive_tz)
+        return [row.get(column) for column in plan.columns]
+    return out
+
+
+def _warehouse_row(kind: str, record: Mapping[str, Any], naive_tz: tzinfo) -> dict[str, Any]:
+    """``warehouse_row`` the long way: any record, and the reason when it cannot be stored."""
     spec = WAREHOUSE_TABLES[kind]
     values = {header_key(k): v for k, v in record.items()}
     row: dict[str, Any] = {}
@@ -395,7 +562,7 @@ def warehouse_row(
             row[column] = _warehouse_value(name, kind_, values[name], naive_tz)
     for name in spec.required:
         if row.get(spec.columns[name][0]) is None:
-            raise RowError(f"{name.upper()} is empty")
+            raise RowError(f"{name.upper()} is empty", column=name.upper())
     return row
 
 
@@ -408,12 +575,14 @@ def _warehouse_value(name: str, kind: ColumnKind, value: Any, naive_tz: tzinfo) 
         if kind == "bool":
             return int(parse_bool(value))
     except ValueError as exc:
-        raise RowError(f"{name.upper()}: {exc}") from None
+        raise RowError(f"{name.upper()}: {exc}", column=name.upper()) from None
     if kind == "cookie":
         cookie, state = normalize_bizible_id(value)
         if state is BizibleState.PLACEHOLDER:
-            raise RowError(f"{name.upper()} is a placeholder ({str(value).strip()!r})")
+            raise RowError(f"{name.upper()} is a placeholder ({str(value).strip()!r})",
+                           column=name.upper())
         return cookie
     if isinstance(value, dict | list):
-        raise RowError(f"{name.upper()}: expected a value, got {type(value).__name__}")
+        raise RowError(f"{name.upper()}: expected a value, got {type(value).__name__}",
+                       column=name.upper())
     return value if value is None or isinstance(value, str) else str(value)

@@ -165,6 +165,20 @@ def m004_task_vendors(db: Database) -> None:
     db.execute("CREATE INDEX task_vendors_vendor ON task_vendors (vendor)")
 
 
+@migrations()
+def m004_task_vendors_basis(db: Database) -> None:
+    """What each vendor row was derived from, so a refresh skips unchanged Tasks."""
+    db.execute("ALTER TABLE task_vendors ADD COLUMN basis TEXT")
+
+
+@migrations()
+def m005_reject_column(db: Database) -> None:
+    """Each reject names the column at fault, where there is one (EVENT_DATE, COOKIE_ID...);
+    indexes set aside during a bulk import, to be rebuilt even after a crash."""
+    db.execute('ALTER TABLE rejects ADD COLUMN "column" TEXT')
+    db.execute("CREATE TABLE pending_indexes (name TEXT PRIMARY KEY, sql TEXT NOT NULL)")
+
+
 def default_db_path() -> Path:
     """``CALLTUI_DB`` if set, else ``calltui.db`` in the user data directory."""
     env = os.environ.get("CALLTUI_DB")
@@ -260,6 +274,22 @@ def upsert(db: Database, table: str, rows: Iterable[dict[str, Any]]) -> int:
     return count
 
 
+def upsert_values(db: Database, table: str, columns: Sequence[str],
+                  rows: Iterable[Sequence[Any]]) -> None:
+    """Upsert rows given as value lists in ``columns`` order (the importer's fast path)."""
+    db.conn.executemany(_upsert_sql(db, table, columns), rows)
+
+
+def _upsert_sql(db: Database, table: str, keys: Sequence[str]) -> str:
+    pks = _primary_keys(db, table)
+    cols = ", ".join(f'"{k}"' for k in keys)
+    marks = ", ".join("?" for _ in keys)
+    updates = ", ".join(f'"{k}" = excluded."{k}"' for k in keys if k not in pks)
+    action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+    return (f'INSERT INTO "{table}" ({cols}) VALUES ({marks}) '
+            f"ON CONFLICT ({', '.join(pks)}) {action}")
+
+
 def _upsert_group(
     db: Database, table: str, keys: Sequence[str], rows: list[dict[str, Any]]
 ) -> None:
@@ -286,6 +316,30 @@ def _primary_keys(db: Database, table: str) -> tuple[str, ...]:
     if table not in _PK_CACHE:
         _PK_CACHE[table] = tuple(db.table(table).pks)
     return _PK_CACHE[table]
+
+
+def set_indexes_aside(db: Database, table: str) -> None:
+    """Drop ``table``'s secondary indexes for a bulk load into it, remembering them in
+    ``pending_indexes`` in the same transaction; ``restore_indexes`` builds them again."""
+    with db.atomic():
+        for name, sql in db.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+            "AND sql IS NOT NULL", [table]).fetchall():
+            db.execute("INSERT OR REPLACE INTO pending_indexes (name, sql) VALUES (?, ?)",
+                       [name, sql])
+            db.execute(f'DROP INDEX "{name}"')
+
+
+def restore_indexes(db: Database) -> None:
+    """Build every index set aside by ``set_indexes_aside`` (a no-op when there is none)."""
+    pending = db.execute("SELECT name, sql FROM pending_indexes").fetchall()
+    for name, sql in pending:
+        with db.atomic():
+            exists = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
+                                [name]).fetchone()
+            if not exists:
+                db.execute(sql)
+            db.execute("DELETE FROM pending_indexes WHERE name = ?", [name])
 
 
 def fetch_by_ids(db: Database, table: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -565,6 +619,10 @@ def count_rows(db: Database, table: str) -> int:
     return int(db.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0])
 
 
+def is_empty(db: Database, table: str) -> bool:
+    return db.execute(f'SELECT 1 FROM "{table}" LIMIT 1').fetchone() is None
+
+
 Rows = list[dict[str, Any]]
 
 
@@ -598,8 +656,13 @@ def page_rejects(db: Database, limit: int = 500, offset: int = 0,
                  file: str | None = None) -> list[dict[str, Any]]:
     where, params = ("WHERE file = ? ", [file]) if file else ("", [])
     return list(db.query(
-        f"SELECT file, line, kind, reason FROM rejects {where}ORDER BY file, line "
+        f'SELECT file, line, kind, "column", reason FROM rejects {where}ORDER BY file, line '
         "LIMIT ? OFFSET ?", [*params, limit, offset]))
+
+
+def count_rejects(db: Database) -> int:
+    """Rows kept in the rejects table (shown on the Overview)."""
+    return count_rows(db, "rejects")
 
 
 # --- reads for the app's lists (filtered, sorted, keyset-paged) --------------------

@@ -255,7 +255,7 @@ def test_all_rejected_file_exits_1_and_rejects_are_reported(tmp_path: Path) -> N
         f"error: {bad}: every row was rejected (1); the first, line 2: "
         "EVENT_DATE: bad timestamp '3/2/2026 12:17'")
     rows = json.loads(run(db, "report", "rejects", "--format", "json").stdout)
-    assert rows == [{"file": str(bad), "line": 2, "kind": "sessions",
+    assert rows == [{"file": str(bad), "line": 2, "kind": "sessions", "column": "EVENT_DATE",
                      "reason": "EVENT_DATE: bad timestamp '3/2/2026 12:17'"}]
 
 
@@ -322,3 +322,15 @@ def test_explain_text_carries_the_timeline(matched_db: Path) -> None:
         in lines
     assert "2026-03-02T13:05:04.000Z  call    00T5g00000AbCdHAAV  outside_window  4 s after" \
         in lines
+
+
+def test_import_a_folder_names_its_files_and_skips_hidden(tmp_path: Path) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "BIZ_SESSIONS.csv").write_bytes((Path(__file__).parent / "data" /
+                                               "biz_sessions.csv").read_bytes())
+    (folder / ".~lock.BIZ_SESSIONS.csv#").write_text("lock")
+    result = run(tmp_path / "c.db", "import", "--no-match", str(folder))
+    assert result.exit_code == 0, result.output
+    assert "1 file (BIZ_SESSIONS.csv); skipped hidden: .~lock.BIZ_SESSIONS.csv#" in result.output
+    assert result.output.count("sessions") >= 1

@@ -136,7 +136,7 @@ def test_bad_timestamp_row_is_rejected_with_file_line_and_reason(
     result = import_file(db, path)
     assert (result.read, result.stored, result.rejected) == (3, 2, 1)
     [reject] = store.page_rejects(db)
-    assert reject == {"file": str(path), "line": 3, "kind": "sessions",
+    assert reject == {"file": str(path), "line": 3, "kind": "sessions", "column": "EVENT_DATE",
                       "reason": "EVENT_DATE: bad timestamp 'yesterday at noon'"}
 
 
@@ -297,3 +297,200 @@ def test_missing_key_columns_are_named(
     path = write(tmp_path / "f.csv", header + "\n")
     with pytest.raises(FileRefused, match=f"missing required column {missing} for {kind}"):
         import_file(db, path)
+
+
+# --- issue 4: warehouse imports at scale ----------------------------------------------
+
+
+def test_every_export_kind_with_lower_case_spaced_headers_bom_and_crlf(
+    db: Database, tmp_path: Path
+) -> None:
+    bom = "\ufeff"
+    files = {
+        "s.csv": "id,cookie id,event date,channel,modified date\r\n"
+                 f"S1,{COOKIE},2026-03-02 12:00:00.000,Direct,2026-03-02 12:30:00\r\n",
+        "pv.csv": "Id,Cookie_Id,Session_Id,Event_Date,Current_Page\r\n"
+                  f"P1,{COOKIE},S1,2026-03-02 12:20:00,https://x.test/\r\n",
+        "fs.csv": "ID,COOKIE_ID,SESSION_ID,EVENT_DATE,FORM_TYPE,EMAIL\r\n"
+                  f"F1,{COOKIE},S1,2026-03-02 12:21:00.5,Contact,a@b.test\r\n",
+    }
+    kinds = []
+    for name, text in files.items():
+        path = tmp_path / name
+        path.write_bytes((bom + text).encode("utf-8"))
+        kinds.append(import_file(db, path).kind)
+    assert kinds == ["sessions", "page-views", "form-submits"]
+    session = db.table("sessions").get("S1")
+    assert (session["started_at"], session["modified_date"], session["channel"]) == (
+        "2026-03-02T12:00:00.000Z", "2026-03-02T12:30:00.000Z", "Direct")
+    assert db.table("page_views").get("P1")["event_at"] == "2026-03-02T12:20:00.000Z"
+    assert db.table("form_submits").get("F1")["event_at"] == "2026-03-02T12:21:00.500Z"
+
+
+def test_quoted_fields_with_commas_and_newlines(db: Database, tmp_path: Path) -> None:
+    path = write(tmp_path / "s.csv", "ID,COOKIE_ID,EVENT_DATE,LANDING_PAGE,CAMPAIGN_NAME\n"
+                 f'S1,{COOKIE},2026-03-02 12:00:00,"https://x.test/?a=1,2","Spring,\n""B"""\n'
+                 f"S2,{COOKIE},bad,,\n")
+    result = import_file(db, path)
+    assert (result.stored, result.rejected) == (1, 1)
+    row = db.table("sessions").get("S1")
+    assert (row["landing_page"], row["campaign_name"]) == ("https://x.test/?a=1,2",
+                                                           'Spring,\n"B"')
+    assert store.page_rejects(db)[0]["line"] == 4  # S2 starts on line 4, after the newline
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("true", 1), ("TRUE", 1), ("True", 1), ("tRuE", 1), (" true ", 1), ("1", 1),
+    ("false", 0), ("FALSE", 0), ("False", 0), ("fAlSe", 0), ("", 0), ("0", 0),
+])
+def test_booleans_in_every_casing(db: Database, tmp_path: Path, text: str, value: int) -> None:
+    path = write(tmp_path / "s.csv", f"{SESSION_HEADER}\nS1,{COOKIE},2026-03-02 12:00,,,{text}\n")
+    import_file(db, path)
+    assert db.table("sessions").get("S1")["is_deleted"] == value
+
+
+@pytest.mark.parametrize(("text", "stored"), [
+    ("2026-03-02 12:00:00.000", "2026-03-02T12:00:00.000Z"),
+    ("2026-03-02 12:00:00.123", "2026-03-02T12:00:00.123Z"),
+    ("2026-03-02 12:00:00", "2026-03-02T12:00:00.000Z"),
+    ("2026-03-02 12:00", "2026-03-02T12:00:00.000Z"),
+    ("2026-03-02T12:00:00.123456", "2026-03-02T12:00:00.123Z"),
+    ("2026-03-02T12:00:00.000Z", "2026-03-02T12:00:00.000Z"),
+    ("2026-03-02T13:00:00+01:00", "2026-03-02T12:00:00.000Z"),
+])
+def test_timestamps_with_and_without_milliseconds(
+    db: Database, tmp_path: Path, text: str, stored: str
+) -> None:
+    path = write(tmp_path / "s.csv", f"{SESSION_HEADER}\nS1,{COOKIE},{text},,,false\n")
+    import_file(db, path)
+    assert db.table("sessions").get("S1")["started_at"] == stored
+
+
+def test_source_tz_across_dst_changes(db: Database, tmp_path: Path) -> None:
+    """Europe/Rome: 2026-03-29 02:00-03:00 does not exist; 2026-10-25 02:00-03:00 happens twice."""
+    from zoneinfo import ZoneInfo
+
+    path = write(tmp_path / "s.csv", f"{SESSION_HEADER}\n"
+                 f"W1,{COOKIE},2026-03-29 01:59:59,,,false\n"  # CET, +01:00
+                 f"GAP,{COOKIE},2026-03-29 02:30:00,,,false\n"
+                 f"S1,{COOKIE},2026-03-29 03:00:00,,,false\n"  # CEST, +02:00
+                 f"S2,{COOKIE},2026-10-25 01:59:59,,,false\n"  # CEST
+                 f"AMB,{COOKIE},2026-10-25 02:30:00,,,false\n"
+                 f"W2,{COOKIE},2026-10-25 03:00:00,,,false\n")  # CET
+    result = import_file(db, path, naive_tz=ZoneInfo("Europe/Rome"))
+    assert (result.stored, result.rejected) == (4, 2)
+    started = {r["id"]: r["started_at"] for r in db.query("SELECT * FROM sessions")}
+    assert started == {"W1": "2026-03-29T00:59:59.000Z", "S1": "2026-03-29T01:00:00.000Z",
+                       "S2": "2026-10-24T23:59:59.000Z", "W2": "2026-10-25T02:00:00.000Z"}
+    gap, amb = store.page_rejects(db)
+    assert (gap["line"], gap["column"]) == (3, "EVENT_DATE")
+    assert "does not exist in Europe/Rome" in gap["reason"]
+    assert (amb["line"], amb["column"]) == (6, "EVENT_DATE")
+    assert "is ambiguous in Europe/Rome" in amb["reason"]
+    assert "2026-10-25T00:30:00.000Z or 2026-10-25T01:30:00.000Z" in amb["reason"]
+
+
+def test_a_zone_without_dst_rejects_nothing(db: Database, tmp_path: Path) -> None:
+    from zoneinfo import ZoneInfo
+
+    path = write(tmp_path / "s.csv", f"{SESSION_HEADER}\nS1,{COOKIE},2026-03-29 02:30,,,false\n")
+    import_file(db, path, naive_tz=ZoneInfo("Asia/Tokyo"))
+    assert db.table("sessions").get("S1")["started_at"] == "2026-03-28T17:30:00.000Z"
+
+
+@pytest.mark.parametrize(("line", "reason", "column"), [
+    (f"S1,{COOKIE},,,,false", "EVENT_DATE is empty", "EVENT_DATE"),
+    (",{c},2026-03-02 12:00,,,false".format(c=COOKIE), "ID is empty", "ID"),
+    ("S1,,2026-03-02 12:00,,,false", "COOKIE_ID is empty", "COOKIE_ID"),
+    ("S1,null,2026-03-02 12:00,,,false", "COOKIE_ID is a placeholder ('null')", "COOKIE_ID"),
+    (f"S1,{COOKIE},2026-02-30 12:00,,,false",
+     "EVENT_DATE: bad timestamp '2026-02-30 12:00': day is out of range for month", "EVENT_DATE"),
+    (f"S1,{COOKIE},2026-03-02 12:00,,,maybe", "IS_DELETED: bad boolean 'maybe'", "IS_DELETED"),
+    (f"S1,{COOKIE},2026-03-02 12:00,,,false,extra", "7 fields, header has 6", None),
+])
+def test_each_kind_of_bad_row_keeps_what_was_imported_before(
+    db: Database, tmp_path: Path, line: str, reason: str, column: str | None
+) -> None:
+    import_file(db, SAMPLE_SESSIONS)
+    before = {t: list(db.query(f"SELECT * FROM {t} ORDER BY 1")) for t in ("sessions", "tasks")}
+    path = write(tmp_path / "bad.csv", f"{SESSION_HEADER}\n{line}\n")
+    with pytest.raises(AllRejected):
+        import_file(db, path)
+    [reject] = store.page_rejects(db)
+    assert (reject["line"], reject["reason"], reject["column"]) == (2, reason, column)
+    assert {t: list(db.query(f"SELECT * FROM {t} ORDER BY 1"))
+            for t in ("sessions", "tasks")} == before
+
+
+def test_truncated_gzip_keeps_committed_rows_and_says_where_it_stopped(
+    db: Database, tmp_path: Path
+) -> None:
+    body = f"{SESSION_HEADER}\n" + "".join(
+        f"S{i:06d},{COOKIE},2026-03-02 12:00:00.000,Direct,,false\n" for i in range(20_000))
+    data = gzip.compress(body.encode())
+    path = tmp_path / "cut.csv.gz"
+    path.write_bytes(data[: len(data) * 3 // 4])
+    result = import_file(db, path)
+    assert 0 < result.stored < 20_000
+    [reject] = store.page_rejects(db)
+    assert reject["line"] == result.stored + 2
+    assert reject["reason"].startswith("unreadable from this line on")
+    path.write_bytes(data)  # the whole file again: nothing doubled, nothing lost
+    assert import_file(db, path).stored == 20_000
+    assert store.count_rows(db, "sessions") == 20_000
+    assert store.page_rejects(db) == []
+
+
+def test_big_first_load_builds_the_indexes_at_the_end(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import calltui.importer as importer
+
+    monkeypatch.setattr(importer, "BULK_BYTES", 0)
+    monkeypatch.setattr(importer, "WAREHOUSE_BATCH", 2)
+    indexes = {r["name"] for r in db.query(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sessions'")}
+    assert import_file(db, SAMPLE_SESSIONS).stored == 3
+    assert {r["name"] for r in db.query(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sessions'")
+    } == indexes
+    assert store.count_rows(db, "pending_indexes") == 0
+
+
+def test_indexes_set_aside_by_a_killed_import_come_back(db: Database) -> None:
+    store.set_indexes_aside(db, "sessions")
+    assert store.count_rows(db, "pending_indexes") >= 2
+    import_file(db, SAMPLE_SESSIONS)
+    names = {r["name"] for r in db.query("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"sessions_cookie", "sessions_started"} <= names
+
+
+def test_json_lines_gz_and_many_batches(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import calltui.importer as importer
+
+    monkeypatch.setattr(importer, "WAREHOUSE_BATCH", 7)
+    lines = "".join(json.dumps({"ID": f"P{i}", "COOKIE_ID": COOKIE, "SESSION_ID": "S1",
+                                "EVENT_DATE": "2026-03-02 12:20:00", "IS_DELETED": i == 3})
+                    + "\n" for i in range(30))
+    path = tmp_path / "pv.jsonl.gz"
+    path.write_bytes(gzip.compress(lines.encode()))
+    result = import_file(db, path)
+    assert (result.kind, result.stored) == ("page-views", 30)
+    assert db.table("page_views").get("P3")["is_deleted"] == 1
+
+
+def test_directory_and_glob_import_every_file_sorted_skipping_hidden(tmp_path: Path) -> None:
+    from calltui.sources.files import expand_inputs
+
+    folder = tmp_path / "exports"
+    (folder / "sub").mkdir(parents=True)
+    for name in ("b.csv", "a.csv.gz", ".DS_Store"):
+        (folder / name).write_text("x")
+    files, notes, refused = expand_inputs([folder, tmp_path / "exports" / "*.csv",
+                                           tmp_path / "nothing" / "*.csv"])
+    assert files == [folder / "a.csv.gz", folder / "b.csv", folder / "b.csv"]
+    assert notes[0] == (f"{folder}/: 2 files (a.csv.gz, b.csv); skipped hidden: .DS_Store; "
+                        "skipped folders: sub")
+    assert refused == [f"{tmp_path / 'nothing' / '*.csv'}: 0 files: nothing to import"]

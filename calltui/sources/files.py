@@ -8,17 +8,18 @@ JSON lines). Nothing here touches the database.
 from __future__ import annotations
 
 import csv
+import glob
 import gzip
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
 
 from calltui.records import TASK_FIELDS, WAREHOUSE_TABLES, header_key
 
-__all__ = ["KINDS", "FileRefused", "Record", "read_records", "sniff"]
+__all__ = ["KINDS", "FileRefused", "Record", "expand_inputs", "read_records", "sniff"]
 
 KINDS = ("tasks", "sessions", "page-views", "form-submits")
 _TASK_KEYS = frozenset(name.lower() for name in TASK_FIELDS) | {"attributes"}
@@ -73,6 +74,11 @@ def _head(path: Path) -> str:
     finally:
         raw.close()
     return data.decode("utf-8-sig", errors="replace")
+
+
+def is_json(path: Path) -> bool:
+    """Whether ``path`` (gzipped or not) holds JSON or JSON lines rather than CSV."""
+    return _head(path).lstrip()[:1] in ("[", "{")
 
 
 def check_readable(path: Path) -> str:
@@ -157,6 +163,58 @@ def check_columns(path: Path, kind: str, keys: set[str]) -> None:
         raise FileRefused(f"{path}: missing required column {', '.join(missing)} for {kind}")
 
 
+_GLOB_CHARS = frozenset("*?[")
+
+
+def expand_inputs(args: Iterable[Path]) -> tuple[list[Path], list[str], list[str]]:
+    """The files to import for the paths given on the command line, notes saying what
+    a folder or pattern stood for, and one refusal per folder or pattern with no file.
+
+    A folder gives every file directly in it, sorted by name; a pattern (``*.csv.gz``,
+    quoted so calltui expands it rather than the shell) gives its matches, sorted. Hidden
+    files (``.DS_Store``, editor swap files) and sub-folders are skipped, and named. A
+    plain path is kept as it is, even if missing: the import then refuses it by name.
+    """
+    files: list[Path] = []
+    notes: list[str] = []
+    refused: list[str] = []
+    for arg in args:
+        if arg.is_dir():
+            found, hidden, folders = _folder_files(sorted(arg.iterdir()))
+            what = f"{arg}{'' if str(arg).endswith(('/', chr(92))) else '/'}"
+        elif not arg.exists() and _GLOB_CHARS & set(str(arg)):
+            matches = sorted(Path(m) for m in glob.glob(str(arg), include_hidden=False))
+            found, hidden, folders = _folder_files(matches)
+            what = str(arg)
+        else:
+            files.append(arg)
+            continue
+        files.extend(found)
+        note = f"{what}: {len(found)} file{'' if len(found) == 1 else 's'}"
+        if found:
+            note += " (" + ", ".join(p.name for p in found) + ")"
+        for label, skipped in (("hidden", hidden), ("folders", folders)):
+            if skipped:
+                note += f"; skipped {label}: " + ", ".join(p.name for p in skipped)
+        if found:
+            notes.append(note)
+        else:
+            refused.append(f"{note}: nothing to import")
+    return files, notes, refused
+
+
+def _folder_files(paths: list[Path]) -> tuple[list[Path], list[Path], list[Path]]:
+    found, hidden, folders = [], [], []
+    for path in paths:
+        if path.name.startswith("."):
+            hidden.append(path)
+        elif path.is_dir():
+            folders.append(path)
+        else:
+            found.append(path)
+    return found, hidden, folders
+
+
 def read_records(path: Path, kind: str, progress: Progress | None = None) -> Iterator[Record]:
     """Yield the records of ``path`` read as ``kind``; a bad line is a Record with a problem."""
     progress = progress or Progress()
@@ -181,33 +239,75 @@ def _is_json_lines(head: str) -> bool:
     return isinstance(value, dict) and "records" not in value and "\n" in head.strip()
 
 
-def _read_csv(path: Path, kind: str, progress: Progress) -> Iterator[Record]:
-    stream, raw = _open_binary(path)
-    with raw, io.TextIOWrapper(stream, encoding="utf-8-sig", newline="") as text:
-        reader = csv.reader(text)
+class CsvRows:
+    """A CSV file as its header and a stream of ``(line, values)``; ``values`` is the list of
+    fields, or a ``Record`` saying why the row is unreadable. The header is checked for the
+    kind's required columns on opening (``FileRefused`` before anything is read)."""
+
+    def __init__(self, path: Path, kind: str, progress: Progress) -> None:
+        self.path, self.progress = path, progress
+        stream, self._raw = _open_binary(path)
+        self._text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+        self._reader = csv.reader(self._text)
         try:
-            header = next(reader)
+            self.header: list[str] = next(self._reader)
         except StopIteration:
+            self.close()
             raise FileRefused(f"{path}: empty file") from None
-        check_columns(path, kind, {header_key(h) for h in header})
+        except (csv.Error, UnicodeDecodeError, EOFError, OSError) as exc:
+            self.close()
+            raise FileRefused(f"{path}: cannot read the header ({exc})") from None
+        try:
+            check_columns(path, kind, {header_key(h) for h in self.header})
+        except FileRefused:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        self._text.close()
+        self._raw.close()
+
+    def __iter__(self) -> Iterator[tuple[int, list[str] | Record]]:
+        reader, raw, progress = self._reader, self._raw, self.progress
+        width = len(self.header)
         start = reader.line_num + 1
+        count = 0
         while True:
             try:
                 values = next(reader)
             except StopIteration:
                 break
             except (csv.Error, UnicodeDecodeError, EOFError, OSError) as exc:
-                yield Record(start, None, f"unreadable CSV: {exc}")
+                progress.done = raw.tell()
+                yield start, Record(start, None, f"unreadable from this line on ({exc}); "
+                                    "the rows before it are stored: fix the file and import "
+                                    "it again")
                 break
-            progress.done = raw.tell()
             line, start = start, reader.line_num + 1
-            if not values or values == [""]:
+            count += 1
+            if not count & 1023:
+                progress.done = raw.tell()
+            if len(values) != width:
+                if not values or values == [""]:
+                    continue
+                yield line, Record(line, None, f"{len(values)} fields, header has {width}",
+                                   ",".join(values))
                 continue
-            if len(values) != len(header):
-                yield Record(line, None, f"{len(values)} fields, header has {len(header)}",
-                             ",".join(values))
-                continue
-            yield Record(line, dict(zip(header, values, strict=True)))
+            yield line, values
+        progress.done = raw.tell()
+
+
+def _read_csv(path: Path, kind: str, progress: Progress) -> Iterator[Record]:
+    rows = CsvRows(path, kind, progress)
+    header = rows.header
+    try:
+        for line, values in rows:
+            if values.__class__ is Record:
+                yield cast(Record, values)
+            else:
+                yield Record(line, dict(zip(header, cast(list[str], values), strict=True)))
+    finally:
+        rows.close()
 
 
 def _read_json_lines(path: Path, progress: Progress) -> Iterator[Record]:
