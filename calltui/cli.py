@@ -190,10 +190,12 @@ def _summary_table(summary: MatchSummary, flags: dict[str, int]) -> Table:
               help="Measure the window from the session start or its last activity.")
 @click.option("--what-if", is_flag=True,
               help="Only show which calls would change status; write nothing.")
+@click.option("--in-warehouse", is_flag=True,
+              help="Run the window rule inside Snowflake (config [warehouse]); store the outcomes.")
 @FORMAT
 @pass_ctx
 def match(ctx: Context, window_minutes: float | None, anchor: str | None, what_if: bool,
-          fmt: str) -> None:
+          fmt: str, in_warehouse: bool) -> None:
     """Replay Marketo Measure's call/session merge rule over everything stored.
 
     Example: calltui match --what-if --window-minutes 45
@@ -206,9 +208,12 @@ def match(ctx: Context, window_minutes: float | None, anchor: str | None, what_i
     elif anchor == "activity":
         options = dataclasses.replace(options, anchor="activity")
     if what_if:
+        if in_warehouse:
+            fail("--what-if runs locally; drop --in-warehouse", 2)
         _print_what_if(ctx.existing_db, options, fmt)
         return
-    summary = run_match(ctx.db, options)
+    summary = (_match_in_warehouse(ctx, options) if in_warehouse
+               else run_match(ctx.db, options))
     Console(highlight=False).print(_summary_table(summary, store.counts_by_flag(ctx.db)))
 
 
@@ -422,13 +427,88 @@ def _client(ctx: Context, log_failure: bool = False) -> Any:
         fail(str(exc))
 
 
+def _warehouse_settings(ctx: Context) -> Any:
+    from calltui.warehouse.settings import WarehouseError, settings_from
+
+    try:
+        return settings_from(ctx.config.warehouse)
+    except WarehouseError as exc:
+        fail(str(exc), 2)
+
+
+def _warehouse_connect(ctx: Context) -> tuple[Any, Any]:
+    from calltui.warehouse.settings import WarehouseError, connect
+
+    settings = _warehouse_settings(ctx)
+    try:
+        return settings, connect(settings)
+    except WarehouseError as exc:
+        store.log_failed_sync(ctx.db, "warehouse login", str(exc))
+        fail(str(exc))
+
+
+def _match_in_warehouse(ctx: Context, options: MatchOptions) -> MatchSummary:
+    from calltui.warehouse.match import run_match_in_warehouse
+    from calltui.warehouse.settings import WarehouseError
+
+    settings, conn = _warehouse_connect(ctx)
+    try:
+        with _progress(err) as progress:
+            progress.add_task("matching in the warehouse", total=None)
+            return run_match_in_warehouse(ctx.db, conn, settings, options)
+    except WarehouseError as exc:
+        fail(str(exc))
+    finally:
+        conn.close()
+
+
+def _sync_warehouse(ctx: Context, all_sessions: bool, since: Any, until: Any) -> None:
+    """Sessions, page views and form submits from the Marketo Measure warehouse."""
+    from datetime import timedelta
+
+    from calltui.warehouse.settings import WarehouseError
+    from calltui.warehouse.sync import WarehouseSyncOptions, run_warehouse_sync
+
+    settings, conn = _warehouse_connect(ctx)
+    options = WarehouseSyncOptions(all_sessions=all_sessions, since=since, until=until,
+                                   overlap=timedelta(hours=settings.overlap_hours),
+                                   batch_size=settings.batch_size)
+    try:
+        with _progress(err) as progress:
+            bar = progress.add_task("syncing the warehouse", total=None)
+            result = run_warehouse_sync(
+                ctx.db, conn, settings, options,
+                on_progress=lambda d, t: progress.update(bar, completed=d, total=t))
+    except WarehouseError as exc:
+        fail(str(exc))
+    finally:
+        conn.close()
+    rows = ", ".join(f"{n} {t}" for t, n in result.rows.items())
+    Console(highlight=False).print(
+        f"Synced from the warehouse: {rows} ({result.deleted} deleted, {result.rejected} "
+        f"rejected; {result.cookies} call cookies, {result.new_cookies} new) with "
+        f"{result.queries} queries")
+
+
 @cli.command()
 @click.option("--full", is_flag=True, help="Re-read every call Task, not just changes.")
-@click.option("--since", help="Re-read Tasks modified since this ISO time (UTC if no offset).")
+@click.option("--since", help="Re-read Tasks modified since this ISO time (UTC if no offset); "
+                              "with --all-sessions, the start of the sessions' date range.")
 @click.option("--dry-run", is_flag=True, help="Print the SOQL and the counts; write nothing.")
+@click.option("--warehouse", "warehouse_only", is_flag=True,
+              help="Only sync sessions, page views and form submits from the Marketo Measure "
+                   "warehouse (Snowflake, config [warehouse]).")
+@click.option("--all-sessions", is_flag=True,
+              help="Warehouse: every row with EVENT_DATE in [--since, --until), not only the "
+                   "call cookies'.")
+@click.option("--until", help="With --all-sessions: the end of the date range (default: now).")
 @pass_ctx
-def sync(ctx: Context, full: bool, since: str | None, dry_run: bool) -> None:
+def sync(ctx: Context, full: bool, since: str | None, dry_run: bool, warehouse_only: bool,
+         all_sessions: bool, until: str | None) -> None:
     """Sync call Tasks from Salesforce (credentials from SF_* variables), then re-match.
+
+    With a [warehouse] section in the config, also the sessions of the call cookies from
+    the Marketo Measure warehouse (SNOWFLAKE_* variables); --warehouse syncs only those.
 
     Example: SF_USERNAME=admin@acme.com SF_PASSWORD=... SF_SECURITY_TOKEN=... calltui sync
     """
@@ -438,8 +518,20 @@ def sync(ctx: Context, full: bool, since: str | None, dry_run: bool) -> None:
 
     try:
         since_at = parse_ts(since) if since else None
+        until_at = parse_ts(until) if until else None
     except ValueError as exc:
-        fail(f"--since: {exc}", 2)
+        fail(f"--since/--until: {exc}", 2)
+    if all_sessions and since_at is None:
+        fail("--all-sessions needs --since (and optionally --until): the date range to read", 2)
+    if until_at is not None and not all_sessions:
+        fail("--until goes with --all-sessions", 2)
+    if warehouse_only or all_sessions:
+        if dry_run:
+            fail("--dry-run is for the Salesforce sync only", 2)
+        _sync_warehouse(ctx, all_sessions, since_at, until_at)
+        summary = run_match(ctx.db, ctx.config.match)
+        Console(highlight=False).print(_summary_table(summary, store.counts_by_flag(ctx.db)))
+        return
     options = SyncOptions(full=full, since=since_at, dry_run=dry_run,
                           fields=ctx.config.task_fields, **_sync_settings(ctx.config))
     client = _client(ctx, log_failure=not dry_run)
@@ -458,6 +550,8 @@ def sync(ctx: Context, full: bool, since: str | None, dry_run: bool) -> None:
         return
     out.print(f"Synced {result.upserted} Tasks ({result.deleted} deleted, {result.rejected} "
               f"rejected) with {result.api_calls} API calls; usage {result.usage_after}")
+    if ctx.config.warehouse:
+        _sync_warehouse(ctx, False, None, None)
     summary = run_match(ctx.db, ctx.config.match)
     out.print(_summary_table(summary, store.counts_by_flag(ctx.db)))
 

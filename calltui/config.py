@@ -17,6 +17,8 @@ import platformdirs
 from calltui.models import MatchOptions
 from calltui.records import TaskFields
 from calltui.vendors import DEFAULT_RULES, Rule, parse_rules
+from calltui.warehouse.settings import CONFIG_KEYS as WAREHOUSE_KEYS
+from calltui.warehouse.settings import check_section as check_warehouse
 
 __all__ = ["Config", "ConfigError", "default_config_path", "load_config"]
 
@@ -38,6 +40,8 @@ class Config:
     source: Path | None = None
     vendor_rules: tuple[Rule, ...] = DEFAULT_RULES
     """The ``[vendors]`` section: ordered attribution rules (calltui.vendors)."""
+    warehouse: dict[str, Any] = field(default_factory=dict)
+    """The ``[warehouse]`` section: Snowflake connection settings (calltui.warehouse)."""
 
 
 def default_config_path() -> Path:
@@ -69,6 +73,7 @@ _KNOWN = {
                    "private_key_file", "instance_url", "bulk_threshold", "call_filter",
                    "bizible_id_field", "call_time_fields"},
     "vendors": {"rules", "defaults"},
+    "warehouse": set(WAREHOUSE_KEYS),
 }
 
 
@@ -125,8 +130,13 @@ def _from_dict(data: dict[str, Any], path: Path) -> Config:
         vendor_rules = parse_rules(data.get("vendors", {}))
     except ValueError as exc:
         raise ConfigError(f"config file {path}: [vendors] {exc}") from None
+    warehouse = dict(data.get("warehouse", {}))
+    try:
+        check_warehouse(warehouse)
+    except ValueError as exc:
+        raise ConfigError(f"config file {path}: [warehouse] {exc}") from None
     return Config(match=options, task_fields=fields, salesforce=sf, source=path,
-                  vendor_rules=vendor_rules)
+                  vendor_rules=vendor_rules, warehouse=warehouse)
 
 
 _FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
