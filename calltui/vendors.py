@@ -16,7 +16,8 @@ The config's ``[vendors]`` section::
 
 The attribution is stored in the derived table ``task_vendors`` (one row per
 call Task) by :func:`refresh`, which every command that reads vendors runs
-first; it rewrites only rows whose vendor changed.
+first; it attributes again only Tasks that are new or changed (by SystemModstamp
+and Type), or every Task when the rules changed.
 """
 
 from __future__ import annotations
@@ -139,31 +140,52 @@ def _fingerprint(rules: Sequence[Rule]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-_COLUMNS = ", ".join(sorted(set(FIELD_COLUMNS.values())))
+_TASK_COLUMNS = ", ".join(f"t.{c}" for c in sorted(set(FIELD_COLUMNS.values())))
+
+
+PAGE = 5000
+
+
+# Salesforce bumps SystemModstamp on every change; Type also changes locally (fix-type).
+# A Task without SystemModstamp (some file exports) is attributed again on every refresh.
+_BASIS = ("CASE WHEN t.system_modstamp IS NULL THEN NULL "
+          "ELSE t.system_modstamp || '|' || COALESCE(t.type, '') END")
 
 
 def refresh(db: Database, rules: Sequence[Rule] = DEFAULT_RULES) -> int:
-    """Attribute every call Task; store only what changed. Returns the rows written."""
+    """Attribute the call Tasks that are new or changed, or all after a change of rules.
+
+    Returns the rows written. Reads a page at a time in rowid order (constant memory,
+    sequential reads on a million rows) and drops the rows of Tasks that are gone or no
+    longer calls.
+    """
     compiled = _Compiled(rules)
     key = _fingerprint(rules)
-    stored = {r["task_id"]: (r["vendor"], r["rules_key"]) for r in store.iter_query(
-        db, "SELECT task_id, vendor, rules_key FROM task_vendors")}
-    changed: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for row in store.iter_query(db, f"SELECT id, {_COLUMNS} FROM tasks WHERE is_call = 1"):
-        vendor = compiled.vendor(row)
-        seen.add(row["id"])
-        if stored.get(row["id"]) != (vendor, key):
-            changed.append({"task_id": row["id"], "vendor": vendor, "rules_key": key})
-    gone = [task_id for task_id in stored if task_id not in seen]
+    written = 0
+    after = 0
     with db.atomic():
-        for start in range(0, len(changed), store.BATCH):
-            store.upsert(db, "task_vendors", changed[start:start + store.BATCH])
-        for start in range(0, len(gone), store.BATCH):
-            chunk = gone[start:start + store.BATCH]
-            db.execute(f"DELETE FROM task_vendors WHERE task_id IN "
-                       f"({', '.join('?' for _ in chunk)})", chunk)
-    return len(changed) + len(gone)
+        while True:
+            page = list(store.iter_query(db, (
+                f"SELECT t.rowid AS n, t.id, {_TASK_COLUMNS}, {_BASIS} AS basis "
+                "FROM tasks t LEFT JOIN task_vendors v ON v.task_id = t.id "
+                "WHERE t.is_call = 1 AND t.rowid > ? AND (v.task_id IS NULL OR v.rules_key != ? "
+                f"OR v.basis IS NULL OR v.basis != {_BASIS}) ORDER BY t.rowid LIMIT ?"),
+                [after, key, PAGE]))
+            store.upsert(db, "task_vendors", [
+                {"task_id": row["id"], "vendor": compiled.vendor(row), "rules_key": key,
+                 "basis": row["basis"]} for row in page])
+            written += len(page)
+            if len(page) < PAGE:
+                break
+            after = page[-1]["n"]
+        # every call Task has its row now: more rows than calls means some are stale
+        rows = db.execute("SELECT COUNT(*) FROM task_vendors").fetchone()[0]
+        calls = db.execute("SELECT COUNT(*) FROM tasks WHERE is_call = 1").fetchone()[0]
+        if rows > calls:
+            gone = db.execute("DELETE FROM task_vendors WHERE NOT EXISTS (SELECT 1 FROM tasks "
+                              "t WHERE t.id = task_vendors.task_id AND t.is_call = 1)")
+            written += max(gone.rowcount, 0)
+    return written
 
 
 def known_vendors(db: Database) -> list[str]:

@@ -77,6 +77,22 @@ def test_refresh_stores_vendor_per_call_and_rewrites_only_changes(tmp_path: Path
     rules = (Rule("Acme", "OwnerId", "Own01"),)
     assert vendors.refresh(db, rules) == 7  # new rules: every row again
     assert {r["vendor"] for r in db.query("SELECT vendor FROM task_vendors")} == {"Acme"}
+    db.execute("UPDATE tasks SET is_call = 0 WHERE id = '00T5g0000000001EAA'")
+    assert vendors.refresh(db, rules) == 1  # no longer a call: its row goes
+    assert db.table("task_vendors").count == 6
+    # a changed Task (Salesforce moves SystemModstamp) is attributed again, alone
+    db.execute("UPDATE tasks SET subject = 'CallRail call', system_modstamp = "
+               "'2026-04-01T00:00:00.000Z' WHERE id = '00T5g0000000002EAA'")
+    assert vendors.refresh(db) == 6  # rules changed back: all again
+    db.execute("UPDATE tasks SET subject = 'Invoca call', system_modstamp = "
+               "'2026-04-02T00:00:00.000Z' WHERE id = '00T5g0000000002EAA'")
+    assert vendors.refresh(db) == 1
+    assert db.table("task_vendors").get("00T5g0000000002EAA")["vendor"] == INVOCA
+    type_rule = (Rule("Typed", "Type", "^Meeting$"), *DEFAULT_RULES)
+    vendors.refresh(db, type_rule)
+    db.execute("UPDATE tasks SET type = 'Meeting' WHERE id = '00T5g0000000003EAA'")  # fix-type
+    assert vendors.refresh(db, type_rule) == 1
+    assert db.table("task_vendors").get("00T5g0000000003EAA")["vendor"] == "Typed"
 
 
 def test_report_calls_vendor_filter(tmp_path: Path) -> None:
