@@ -252,7 +252,9 @@ class CalltuiApp(App[None]):
                 call_app(self, self.work_failed, f"{label} failed: {one_line(exc)}")
             call_app(self, self.data_changed)
             return
-        if not worker.is_cancelled:
+        if worker.is_cancelled:  # finished anyway (a match is one transaction): show it
+            call_app(self, self.data_changed)
+        else:
             call_app(self, self.work_done, result)
 
     @work(thread=True, exclusive=True, group="work", exit_on_error=False)
