@@ -214,7 +214,11 @@ def fix_type(ctx: Context, value: str | None, apply_: bool, undo_file: Path | No
     except FileExistsError as exc:
         fail(f"backup file {exc.filename} exists already: choose another with --backup")
     except SyncError as exc:
-        hint = f" (backup of the old values: {path})" if undo_file is None else ""
+        run_match(db, ctx.config.match)  # batches written before the failure are kept
+        hint = ""
+        if path is not None and path.exists():
+            hint = (f"; Tasks written before it are in the backup {path} "
+                    f"(undo: calltui fix-type --undo {path})")
         fail(f"{exc}{hint}")
     _print_result(result, undo_file is not None)
     if result.updated:

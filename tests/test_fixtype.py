@@ -20,6 +20,7 @@ from calltui.cli import cli
 from calltui.fakeorg import FakeOrg
 from calltui.sf.auth import Credentials
 from calltui.sf.client import SalesforceClient
+from calltui.sfid import to_18
 from tests.action_data import TASKS, task, write_files
 
 BLANK = ["00T5g0000000003EAA", "00T5g0000000004EAA", "00T5g0000000006EAA"]
@@ -53,6 +54,12 @@ def client_for(org: FakeOrg) -> SalesforceClient:
     return SalesforceClient(Credentials("password", login_url=org.url, username=org.username,
                                         password=org.password,
                                         security_token=org.security_token), backoff=0.0)
+
+
+def blank_tasks(n: int) -> list[dict[str, Any]]:
+    """Call Tasks with a blank Type, with Ids of their own (the org's would collide)."""
+    return [task(to_18(f"00T5g{1000 + i:010d}"), "2026-03-04T10:00:00.000+0000", None,
+                 Type=None) for i in range(n)]
 
 
 def patches(org: FakeOrg) -> int:
@@ -167,8 +174,7 @@ def test_usage_errors(org: FakeOrg, synced: Path, tmp_path: Path) -> None:
 
 
 def test_batches_of_200_with_retries_and_a_relogin(org: FakeOrg, tmp_path: Path) -> None:
-    ids = org.add_tasks(task("", "2026-03-04T10:00:00.000+0000", None, Type=None)
-                        for _ in range(450))
+    ids = org.add_tasks(blank_tasks(450))
     db = store.open_db(tmp_path / "x.db")
     client = client_for(org)
     org.faults.fail_5xx = [503]  # the next call (the first read) fails once and is retried
@@ -231,3 +237,20 @@ def test_fake_org_refuses_bad_requests(org: FakeOrg) -> None:
     get = requests.get(f"{org.url}{org.data_path}/composite/sobjects", timeout=10,
                        headers={"Authorization": f"Bearer {session}"})
     assert get.status_code == 405
+
+
+def test_a_failure_part_way_keeps_the_written_batches(org: FakeOrg, tmp_path: Path) -> None:
+    ids = org.add_tasks(blank_tasks(250))
+    db = tmp_path / "c.db"
+    assert invoke(db, org, "sync").exit_code == 0
+    org.faults.request_limit_exceeded_after = org.api_calls + 3  # 2 reads, 1 PATCH, then no
+    backup = tmp_path / "b.jsonl"
+    result = invoke(db, org, "fix-type", "--set", "Call", "--apply", "--backup", str(backup))
+    assert result.exit_code == 1
+    assert "request limit exceeded" in result.stderr
+    assert f"undo: calltui fix-type --undo {backup}" in " ".join(result.stderr.split())
+    written = [i for i in [*BLANK, *ids] if org.task(i)["Type"] == "Call"]
+    assert len(written) == 200
+    types = local_types(db)
+    assert all(types[i] == "Call" for i in written)
+    assert len(type_blank_calls(db)) == 253 - 200  # re-matched before exiting
