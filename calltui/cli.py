@@ -518,9 +518,12 @@ def sync(ctx: Context, full: bool, since: str | None, dry_run: bool, warehouse_o
 
     try:
         since_at = parse_ts(since) if since else None
+    except ValueError as exc:
+        fail(f"--since: {exc}", 2)
+    try:
         until_at = parse_ts(until) if until else None
     except ValueError as exc:
-        fail(f"--since/--until: {exc}", 2)
+        fail(f"--until: {exc}", 2)
     if all_sessions and since_at is None:
         fail("--all-sessions needs --since (and optionally --until): the date range to read", 2)
     if until_at is not None and not all_sessions:
