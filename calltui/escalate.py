@@ -76,8 +76,9 @@ _EMAIL = r"[\w.+'\-]+@[\w\-]+(?:\.[\w\-]+)+"
 _DATETIME = (r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
              r"(?:Z|[+-]\d{2}:?\d{2})?)?(?!\d)")
 # a phone number: an optional + and 7 or more digits, separated by spaces, dots,
-# dashes, slashes or parentheses (E.164, national and international formats)
-_PHONE = r"\+?\(?\d(?:[\s./\-()]{0,3}\d){6,}\)?"
+# dashes, slashes or parentheses (E.164, national and international formats); not
+# digits inside a word, such as a _biz_uid cookie or a Salesforce Id
+_PHONE = r"(?<![A-Za-z0-9_])\+?\(?\d(?:[\s./\-()]{0,3}\d){6,}\)?(?![A-Za-z_])"
 _PII = re.compile(f"(?P<email>{_EMAIL})|(?P<date>{_DATETIME})|(?P<phone>{_PHONE})")
 
 
@@ -172,7 +173,7 @@ class Bundle:
 def _csv_row(row: dict[str, Any], masked: bool) -> list[Any]:
     text = mask_text if masked else (lambda value: value)
     values = {
-        **row, "bizible_id_as_written": row["bizible_id_raw"],
+        **row, "bizible_id_as_written": text(row["bizible_id_raw"]),
         "flags": ";".join(f for f in (row["flags"] or "").split(",") if f),
         "problem": PROBLEMS[row["problem"]],
         "subject": text(row["subject"]), "description": text(row["description"]),

@@ -39,8 +39,10 @@ def test_no_email_survives(email: str) -> None:
     assert masked == "from <[email]> (VIP)"
 
 
-def test_dates_times_and_short_numbers_are_kept() -> None:
-    text = "Call 2026-03-02 13:05, 2026-03-02T13:05:00Z, 312 s, ticket 4471"
+def test_dates_times_short_numbers_cookies_and_ids_are_kept() -> None:
+    text = ("Call 2026-03-02 13:05, 2026-03-02T13:05:00Z, 312 s, ticket 4471, cookie "
+            "_biz_uid=dde5687119cc4928fbf94393ed9f5c35, 5687119cc4928fbf94393ed9f5c35dd, "
+            "Lead 00Q5g0000012345AAA")
     assert mask_text(text) == text
     assert mask_text(None) is None
 
@@ -160,3 +162,17 @@ def test_escalate_errors_are_one_line(tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "--since" in bad.output
     missing = run(tmp_path / "none.db", "escalate", "--out", str(tmp_path / "b"))
     assert missing.exit_code == 1 and "no database" in missing.output
+
+
+def test_a_phone_number_written_as_bizible_id_is_masked_too() -> None:
+    from calltui.escalate import CSV_COLUMNS, _csv_row
+
+    row = {"task_id": "00T5g0000000009EAA", "call_at": "2026-03-02T12:20:00.000Z",
+           "call_at_field": "CreatedDate", "created_date": "2026-03-02T12:20:00.000Z",
+           "bizible_id_raw": "+1 415-555-0177", "status": "unknown_bizible_id",
+           "flags": "malformed_bizible_id", "problem": "malformed", "gap_seconds": None,
+           "vendor": "unknown", "subject": None, "description": None}
+    cells = dict(zip(CSV_COLUMNS, _csv_row(row, masked=True), strict=True))
+    assert cells["bizible_id_as_written"] == "[phone]"
+    cells = dict(zip(CSV_COLUMNS, _csv_row(row, masked=False), strict=True))
+    assert cells["bizible_id_as_written"] == "'+1 415-555-0177"
