@@ -29,7 +29,9 @@ from rich.style import Style
 from rich.text import Text
 from sqlite_utils import Database
 from textual import work
+from textual._segment_tools import line_crop
 from textual.app import App
+from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 from textual.worker import get_current_worker
@@ -97,6 +99,8 @@ class PagedTable(DataTable[Text]):
         self._values: dict[str, tuple[str, ...]] = {}
         self._widths: list[int] | None = None
         self._styles: dict[tuple[bool, ...], Style] = {}
+        self._zebra: dict[int, Style] = {}
+        self._strips: dict[tuple[Any, ...], Strip] = {}
 
     @property
     def loaded(self) -> int:
@@ -124,6 +128,54 @@ class PagedTable(DataTable[Text]):
         if key is None:
             raise IndexError(index)
         return self._values[str(key.value)]
+
+    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
+        """A body line from the row's text, cached by what changes its look.
+
+        The stock table keys its line caches by the cursor's coordinate, so every
+        cursor move re-renders every visible row through several layers; here a
+        row is re-rendered only when its own look (cursor, hover, zebra) changes.
+        """
+        width = self.size.width
+        try:
+            row_key, _ = self._get_offsets(y)
+        except LookupError:
+            return Strip.blank(width, base_style)
+        if row_key not in self._row_locations:  # the header
+            return super()._render_line(y, x1, x2, base_style)
+        index = self._row_locations.get(row_key)
+        cursor = self.show_cursor and self.cursor_type == "row" and index == self.cursor_row
+        hover = (self._show_hover_cursor and self.cursor_type == "row"
+                 and index == self.hover_row)
+        key = (row_key, index, x1, x2, width, cursor, hover, base_style,
+               self._pseudo_class_state)
+        strip = self._strips.get(key)
+        if strip is not None:
+            return strip
+        values = self._values.get(str(row_key.value))
+        text = "" if values is None else self._line(values)
+        looks = (hover, cursor, self.show_cursor, self._show_hover_cursor)
+        extra = self._styles.get(looks)
+        if extra is None:
+            component, post = self._get_styles_to_render_cell(
+                False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor,
+                self.cursor_foreground_priority == "css",
+                self.cursor_background_priority == "css")
+            extra = self._styles[looks] = component + post
+        zebra = self._zebra.get(index % 2)
+        if zebra is None:
+            zebra = self._zebra[index % 2] = self._get_row_style(index, base_style)
+        style = (base_style + zebra + extra
+                 + Style.from_meta({"row": index, "column": 0}))
+        pad = " " * self.cell_padding
+        cell_width = max(width, len(text) + 2 * len(pad))
+        body = set_cell_size(pad + text + pad, cell_width)
+        segments = line_crop([Segment(body, style)], x1, x2, cell_width)
+        strip = Strip(segments).adjust_cell_length(width, base_style)
+        if len(self._strips) > 4000:
+            self._strips.clear()
+        self._strips[key] = strip
+        return strip
 
     def _render_cell(
         self, row_index: int, column_index: int, base_style: Style, width: int,
@@ -178,6 +230,8 @@ class PagedTable(DataTable[Text]):
         self.clear()
         self._values.clear()
         self._styles.clear()
+        self._zebra.clear()
+        self._strips.clear()
         self._last, self._exhausted = None, False
         self._append(self.source.fetch(self.db, None, 0, want), want)
         if keep_key is not None:
