@@ -63,14 +63,15 @@ def _since(value: str | None) -> str | None:
 
 
 @click.command("escalate")
-@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Directory for calls.csv and summary.md (created; the two files replaced).")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for calls.csv and summary.md (created; the two files replaced). "
+                   "Default: escalation-DATE[-VENDOR] in the current directory.")
 @click.option("--since", help="Only calls at or after this date or ISO time (UTC).")
 @vendor_option
 @click.option("--unmasked", is_flag=True,
               help="Keep phone numbers and e-mail addresses in subjects and descriptions.")
 @pass_ctx
-def escalate_cmd(ctx: Context, out: Path, since: str | None, vendor: str | None,
+def escalate_cmd(ctx: Context, out: Path | None, since: str | None, vendor: str | None,
                  unmasked: bool) -> None:
     """Write a hand-off bundle for the call-tracking vendor (calls.csv, summary.md).
 
@@ -78,6 +79,9 @@ def escalate_cmd(ctx: Context, out: Path, since: str | None, vendor: str | None,
     """
     _require_match(ctx.existing_db)
     name = resolve_vendor(ctx, ctx.db, vendor)
+    if out is None:
+        slug = "".join(c if c.isalnum() else "-" for c in name or "").strip("-").lower()
+        out = Path(f"escalation-{store.now_ts()[:10]}" + (f"-{slug}" if slug else ""))
     try:
         bundle = escalate.write_bundle(ctx.db, out, since=_since(since), vendor=name,
                                        masked=not unmasked, generated_at=store.now_ts())

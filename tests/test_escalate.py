@@ -176,3 +176,12 @@ def test_a_phone_number_written_as_bizible_id_is_masked_too() -> None:
     assert cells["bizible_id_as_written"] == "[phone]"
     cells = dict(zip(CSV_COLUMNS, _csv_row(row, masked=False), strict=True))
     assert cells["bizible_id_as_written"] == "'+1 415-555-0177"
+
+
+def test_out_defaults_to_a_dated_folder_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                             ) -> None:
+    db = matched_db(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert run(db, "escalate", "--vendor", "invoca").exit_code == 0
+    [folder] = tmp_path.glob("escalation-*-invoca-dialogtech")
+    assert len(_rows(folder / "calls.csv")) == 2
