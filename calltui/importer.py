@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -214,21 +214,27 @@ def _import_warehouse(
         plan = values_plan(kind, csv_rows.header) if csv_rows is not None else None
         if csv_rows is not None and plan is not None:
             columns = (*plan.columns, "origin")
+            convert, append, batch = plan.convert, good.append, WAREHOUSE_BATCH
             try:
-                for line, values in csv_rows:
+                for values in csv_rows:
                     result.read += 1
+                    if isinstance(values, list):
+                        try:
+                            append(convert(values, naive_tz, origin))
+                        except ValueError:
+                            pass  # not the usual shape: the long way below
+                        else:
+                            if len(good) >= batch:
+                                commit()
+                            continue
                     try:
-                        if values.__class__ is Record:
-                            record = cast(Record, values)
-                            raise RowError(record.problem or "unreadable row")
-                        row = warehouse_values(plan, cast(list[str], values), naive_tz)
+                        if isinstance(values, Record):
+                            raise RowError(values.problem or "unreadable row")
+                        append(warehouse_values(plan, values, naive_tz, origin))
                     except RowError as exc:
-                        rejects.append(_reject(path, _csv_record(line, values, plan.header),
-                                               kind, exc))
-                    else:
-                        row.append(origin)
-                        good.append(row)
-                    if len(good) + len(rejects) >= WAREHOUSE_BATCH:
+                        rejects.append(_reject(path, _csv_record(csv_rows.line, values,
+                                                                 plan.header), kind, exc))
+                    if len(good) + len(rejects) >= batch:
                         commit()
             finally:
                 csv_rows.close()
@@ -269,9 +275,9 @@ def _csv_rows(path: Path, kind: str, progress: Progress) -> CsvRows | None:
 
 
 def _csv_record(line: int, values: list[str] | Record, header: tuple[str, ...]) -> Record:
-    if values.__class__ is Record:
-        return cast(Record, values)
-    return Record(line, dict(zip(header, cast(list[str], values), strict=True)))
+    if isinstance(values, Record):
+        return values
+    return Record(line, dict(zip(header, values, strict=True)))
 
 
 def _to_row(kind: str, record: Record, naive_tz: tzinfo, fields: TaskFields) -> dict[str, Any]:

@@ -162,6 +162,14 @@ _WH_TS = re.compile(
 ).fullmatch
 
 
+# For code that inlines the fast paths (records.values_plan): the warehouse form's
+# matcher, the per-date calendar check (True/False; absent until ``to_ts`` saw the date)
+# and the clean-BizibleId matcher.
+WAREHOUSE_TS = _WH_TS
+DATE_OK = _DATE_OK
+HEX32 = _HEX32.match
+
+
 def to_ts(value: object, naive_tz: tzinfo = UTC) -> str | None:
     """Normalise a timestamp to the stored form; blank gives None."""
     if value.__class__ is str:

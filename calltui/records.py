@@ -13,10 +13,12 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
-from operator import itemgetter
 from typing import Any, Literal, TypeVar
 
 from calltui.normalize import (
+    DATE_OK,
+    HEX32,
+    WAREHOUSE_TS,
     BizibleState,
     is_blank,
     normalize_bizible_id,
@@ -492,64 +494,85 @@ def _planned_wh_row(record: Mapping[str, Any], plan: _WhPlan, naive_tz: tzinfo
 @dataclass(frozen=True)
 class ValuesPlan:
     """How one CSV header fills a warehouse table: the columns, in the order
-    ``warehouse_values`` gives them, and where each comes from."""
+    ``warehouse_values`` gives them, and a converter written for that header."""
 
     kind: str
     header: tuple[str, ...]
     columns: tuple[str, ...]
-    text: Callable[[Sequence[str]], Any]  # the text fields, as a tuple (itemgetter)
-    special: tuple[tuple[int, int], ...]  # (header index, kind code) after the text columns
-    required: tuple[int, ...]  # positions in the output that must not be empty
+    # (values, naive_tz, origin) -> the columns' values and origin; ValueError: the long way
+    convert: Callable[[Sequence[str], tzinfo, str], list[Any]]
 
 
 def values_plan(kind: str, header: Sequence[str]) -> ValuesPlan | None:
     """The plan for a CSV header, or None when the header is unusual (two fields for one
-    column): then each row takes ``warehouse_row``."""
+    column): then each row takes ``warehouse_row``.
+
+    The converter is straight-line code generated for the header (as ``dataclasses`` and
+    ``namedtuple`` do): a loop over the columns with a branch per kind costs about as
+    much again as the conversions themselves, on millions of rows. It handles the usual
+    shapes (clean 32-hex cookies, the warehouse's UTC timestamps, ``true``/``false``) and
+    raises ``ValueError`` for anything else; ``warehouse_values`` then asks the long way,
+    which gives the same row or the reason.
+    """
     spec = WAREHOUSE_TABLES[kind]
-    text: list[tuple[int, str]] = []
-    special: list[tuple[int, str, int]] = []
+    found: list[tuple[int, str, int]] = []
     for index, name in enumerate(header):
         known = spec.columns.get(header_key(name))
-        if known is None:
-            continue
-        code = _KIND_CODE[known[1]]
-        (text.append((index, known[0])) if code == _TEXT
-         else special.append((index, known[0], code)))
-    columns = tuple(c for _, c in text) + tuple(c for _, c, _ in special)
-    if len(set(columns)) < len(columns) or len(text) < 2:
+        if known is not None:
+            found.append((index, known[0], _KIND_CODE[known[1]]))
+    columns = tuple(column for _, column, _ in found)
+    if len(set(columns)) < len(columns):
         return None
-    required = tuple(columns.index(spec.columns[name][0]) for name in spec.required)
-    return ValuesPlan(kind, tuple(header), columns, itemgetter(*(i for i, _ in text)),
-                      tuple((i, code) for i, _, code in special), required)
+    required = {spec.columns[name][0] for name in spec.required}
+    body: list[str] = []
+    out: list[str] = []
+    for n, (index, column, code) in enumerate(found):
+        local = f"c{n}"
+        if code == _TEXT:
+            body.append(f"    {local} = v[{index}] or None")
+            if column in required:
+                body.append(f"    if {local} is None: raise ValueError")
+        elif code == _TS:
+            body += [
+                f"    x = v[{index}]",
+                f"    if not x: {local} = None",
+                "    elif utc and len(x) == 23 and wh_ts(x) is not None and date_ok.get(x[:10]):",
+                f"        {local} = x[:10] + 'T' + x[11:] + 'Z'",
+                f"    else: {local} = to_ts(x, tz)",
+            ]
+        elif code == _BOOL:
+            body += [f"    {local} = bools.get(v[{index}])",
+                     f"    if {local} is None: raise ValueError"]
+        else:
+            body += [
+                f"    {local} = v[{index}]",
+                f"    if len({local}) != 32 or hex32({local}) is None:",
+                f"        {local}, state = norm({local})",
+                "        if state is placeholder: raise ValueError",
+            ]
+        if code != _TEXT and column in required:
+            body.append(f"    if {local} is None: raise ValueError")
+        out.append(local)
+    source = ("def convert(v, tz, origin):\n    utc = tz is UTC\n" + "\n".join(body)
+              + f"\n    return [{', '.join(out)}, origin]\n")
+    scope: dict[str, Any] = {
+        "UTC": UTC, "to_ts": to_ts, "wh_ts": WAREHOUSE_TS, "date_ok": DATE_OK,
+        "bools": _WH_BOOLS, "hex32": HEX32, "norm": normalize_bizible_id,
+        "placeholder": BizibleState.PLACEHOLDER,
+    }
+    exec(compile(source, f"<calltui values plan for {kind}>", "exec"), scope)  # noqa: S102
+    return ValuesPlan(kind, tuple(header), columns, scope["convert"])
 
 
-def warehouse_values(plan: ValuesPlan, values: Sequence[str], naive_tz: tzinfo = UTC
-                     ) -> list[Any]:
-    """One CSV row's values in ``plan.columns`` order; ``RowError`` with the reason, as
-    ``warehouse_row`` gives it, when the row cannot be stored."""
-    out = [value or None for value in plan.text(values)]
+def warehouse_values(plan: ValuesPlan, values: Sequence[str], naive_tz: tzinfo = UTC,
+                     origin: str | None = None) -> list[Any]:
+    """One CSV row's values in ``plan.columns`` order, then ``origin``; ``RowError`` with
+    the reason, as ``warehouse_row`` gives it, when the row cannot be stored."""
     try:
-        for index, code in plan.special:
-            value = values[index]
-            if code == _TS:
-                out.append(to_ts(value, naive_tz) if value else None)
-            elif code == _BOOL:
-                flag = _WH_BOOLS.get(value)
-                if flag is None:
-                    raise ValueError
-                out.append(flag)
-            else:
-                cookie, state = normalize_bizible_id(value)
-                if state is BizibleState.PLACEHOLDER:
-                    raise ValueError
-                out.append(cookie)
-        for position in plan.required:
-            if out[position] is None:
-                raise ValueError
+        return plan.convert(values, naive_tz, origin)  # type: ignore[arg-type]
     except ValueError:  # the long way words the reason (or reads what the plan would not)
         row = _warehouse_row(plan.kind, dict(zip(plan.header, values, strict=True)), naive_tz)
-        return [row.get(column) for column in plan.columns]
-    return out
+        return [*(row.get(column) for column in plan.columns), origin]
 
 
 def _warehouse_row(kind: str, record: Mapping[str, Any], naive_tz: tzinfo) -> dict[str, Any]:

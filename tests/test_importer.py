@@ -400,7 +400,7 @@ def test_a_zone_without_dst_rejects_nothing(db: Database, tmp_path: Path) -> Non
 
 @pytest.mark.parametrize(("line", "reason", "column"), [
     (f"S1,{COOKIE},,,,false", "EVENT_DATE is empty", "EVENT_DATE"),
-    (",{c},2026-03-02 12:00,,,false".format(c=COOKIE), "ID is empty", "ID"),
+    (f",{COOKIE},2026-03-02 12:00,,,false", "ID is empty", "ID"),
     ("S1,,2026-03-02 12:00,,,false", "COOKIE_ID is empty", "COOKIE_ID"),
     ("S1,null,2026-03-02 12:00,,,false", "COOKIE_ID is a placeholder ('null')", "COOKIE_ID"),
     (f"S1,{COOKIE},2026-02-30 12:00,,,false",

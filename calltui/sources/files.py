@@ -267,7 +267,10 @@ class CsvRows:
         self._text.close()
         self._raw.close()
 
-    def __iter__(self) -> Iterator[tuple[int, list[str] | Record]]:
+    line = 0
+    """The line the record last yielded starts on."""
+
+    def __iter__(self) -> Iterator[list[str] | Record]:
         reader, raw, progress = self._reader, self._raw, self.progress
         width = len(self.header)
         start = reader.line_num + 1
@@ -279,21 +282,21 @@ class CsvRows:
                 break
             except (csv.Error, UnicodeDecodeError, EOFError, OSError) as exc:
                 progress.done = raw.tell()
-                yield start, Record(start, None, f"unreadable from this line on ({exc}); "
-                                    "the rows before it are stored: fix the file and import "
-                                    "it again")
+                self.line = start
+                yield Record(start, None, f"unreadable from this line on ({exc}); "
+                             "the rows before it are stored: fix the file and import it again")
                 break
-            line, start = start, reader.line_num + 1
+            self.line, start = start, reader.line_num + 1
             count += 1
             if not count & 1023:
                 progress.done = raw.tell()
             if len(values) != width:
                 if not values or values == [""]:
                     continue
-                yield line, Record(line, None, f"{len(values)} fields, header has {width}",
-                                   ",".join(values))
+                yield Record(self.line, None, f"{len(values)} fields, header has {width}",
+                             ",".join(values))
                 continue
-            yield line, values
+            yield values
         progress.done = raw.tell()
 
 
@@ -301,11 +304,11 @@ def _read_csv(path: Path, kind: str, progress: Progress) -> Iterator[Record]:
     rows = CsvRows(path, kind, progress)
     header = rows.header
     try:
-        for line, values in rows:
-            if values.__class__ is Record:
-                yield cast(Record, values)
+        for values in rows:
+            if isinstance(values, Record):
+                yield values
             else:
-                yield Record(line, dict(zip(header, cast(list[str], values), strict=True)))
+                yield Record(rows.line, dict(zip(header, values, strict=True)))
     finally:
         rows.close()
 
