@@ -91,6 +91,8 @@ class WarehouseSettings:
                 kwargs[key] = env[name]
         if "port" in kwargs:
             kwargs["port"] = int(kwargs["port"])
+        if "private_key_file" in kwargs:
+            kwargs["private_key_file"] = str(Path(kwargs["private_key_file"]).expanduser())
         if "connections_file_path" in kwargs:
             kwargs["connections_file_path"] = Path(kwargs["connections_file_path"]).expanduser()
         kwargs["paramstyle"] = "qmark"  # values travel as bindings, never inside SQL text
