@@ -117,7 +117,7 @@ def _sniff_json(path: Path, text: str) -> str:
     first_line = text.split("\n", 1)[0].strip()
     try:
         first = json.loads(first_line)
-    except ValueError:
+    except (ValueError, RecursionError):
         first = None
     if isinstance(first, dict) and not ({"records", "totalSize"} & first.keys()):
         return _kind_from_keys(path, {header_key(k) for k in first})
@@ -234,7 +234,7 @@ def _is_json_lines(head: str) -> bool:
     first = head.split("\n", 1)[0].strip()
     try:
         value = json.loads(first)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return isinstance(value, dict) and "records" not in value and "\n" in head.strip()
 
@@ -325,6 +325,9 @@ def _read_json_lines(path: Path, progress: Progress) -> Iterator[Record]:
             except ValueError as exc:
                 yield Record(number, None, f"not valid JSON: {exc.args[0]}", line[:500])
                 continue
+            except RecursionError:
+                yield Record(number, None, "JSON nested too deeply", line[:500])
+                continue
             if not isinstance(value, dict):
                 yield Record(number, None, "not a JSON object", line[:500])
                 continue
@@ -343,6 +346,9 @@ def _read_task_json(path: Path, progress: Progress) -> Iterator[Record]:
             ) from None
         except (UnicodeDecodeError, EOFError, OSError) as exc:
             raise FileRefused(f"{path}: cannot read ({exc})") from None
+        except RecursionError:
+            raise FileRefused(f"{path}: JSON nested too deeply to be a Salesforce export") \
+                from None
         progress.done = progress.total
     for number, record in enumerate(_task_records(path, data), start=1):
         if isinstance(record, dict):
