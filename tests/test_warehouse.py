@@ -402,3 +402,45 @@ def test_in_warehouse_without_local_sessions(
     got = {k: {c: v[c] for c in keep} for k, v in _outcomes(db).items()}
     want = {k: {c: v[c] for c in keep} for k, v in _outcomes(synced).items()}
     assert got == want
+
+
+def test_a_failed_run_keeps_its_rows_and_the_next_one_finishes(
+        fake: FakeWarehouse, database: str, db: Database, tmp_path: Path, demo: DemoData
+) -> None:
+    from calltui.warehouse.sync import WarehouseSyncOptions, run_warehouse_sync
+
+    seed(fake, database, demo)
+    with_tasks(db, tmp_path, demo)
+    fake.app.faults.ungranted = {"BIZ_FORM_SUBMITS"}
+    sett = settings(fake, database)
+    conn = connect(sett, env=ENV)
+    fake.app.faults.ungranted = set()  # the describe passes; the grant goes mid-run
+    original = conn.cursor
+
+    class Revoking:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def __call__(self) -> Any:
+            self.calls += 1
+            if self.calls == 12:  # after a few committed batches
+                fake.app.faults.ungranted = {"BIZ_FORM_SUBMITS"}
+            return original()
+
+    conn.cursor = Revoking()
+    with pytest.raises(WarehouseError, match="BIZ_FORM_SUBMITS"):
+        run_warehouse_sync(db, conn, sett, WarehouseSyncOptions(batch_size=40))
+    kept = store.count_rows(db, "sessions")
+    assert kept > 0
+    assert store.recent_syncs(db)[0]["status"] == "failed"
+    fake.app.faults.ungranted = set()
+    progress: list[tuple[int, int]] = []
+    result = run_warehouse_sync(db, connect(sett, env=ENV), sett,
+                                WarehouseSyncOptions(batch_size=40),
+                                on_progress=lambda d, t: progress.append((d, t)))
+    assert result.new_cookies > 0
+    assert progress and progress[-1][0] == progress[-1][1]
+    cookies = call_cookies(db)
+    assert store.count_rows(db, "sessions") == sum(
+        1 for s in demo.sessions if s["COOKIE_ID"] in cookies)
+    assert {r[0] for r in db.execute("SELECT cookie_id FROM warehouse_cookies")} == cookies

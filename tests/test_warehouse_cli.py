@@ -89,3 +89,33 @@ def test_secrets_in_the_config_are_refused(tmp_path: Path) -> None:
 def test_all_sessions_needs_since(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--db", str(tmp_path / "x.db"), "sync", "--all-sessions"])
     assert result.exit_code == 2 and "--since" in result.output
+
+
+def test_plain_sync_includes_the_configured_warehouse(fake: FakeWarehouse, tmp_path: Path
+                                                      ) -> None:
+    """Salesforce Tasks first (their cookies decide what to read), then the warehouse."""
+    from datetime import UTC, datetime
+
+    from calltui.fakeorg import FakeOrg
+
+    data = make_demo_data(calls=60, seed=9)
+    create_tables(fake, "CLI3")
+    insert_rows(fake, "CLI3", "BIZ_SESSIONS", data.sessions)
+    db = tmp_path / "c.db"
+    cfg = config(tmp_path, fake, "CLI3")
+    with FakeOrg() as org:
+        org.set_now(datetime(2026, 12, 2, tzinfo=UTC))
+        org.add_tasks({k: v for k, v in t.items() if k != "attributes"} for t in data.tasks)
+        org.set_now(datetime.now(UTC))
+        env = {"SF_LOGIN_URL": org.url, "SF_USERNAME": org.username,
+               "SF_PASSWORD": org.password, "SF_SECURITY_TOKEN": org.security_token,
+               "SNOWFLAKE_PASSWORD": SECRET}
+        result = CliRunner().invoke(cli, ["--db", str(db), "--config", str(cfg), "sync"],
+                                    env=env)
+    assert result.exit_code == 0, result.output
+    assert "Synced 57 Tasks (3 deleted" in result.output
+    assert "Synced from the warehouse" in result.output
+    counts = store.counts_by_status(store.open_db(db))
+    assert counts.get("matched", 0) > 0
+    modes = [r["mode"] for r in store.recent_syncs(store.open_db(db))]
+    assert modes[0] == "warehouse" and modes[1].startswith("full")
