@@ -17,7 +17,7 @@ a row's column texts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +33,7 @@ from textual._segment_tools import line_crop
 from textual.app import App
 from textual.strip import Strip
 from textual.widgets import DataTable
-from textual.widgets.data_table import RowDoesNotExist
+from textual.widgets.data_table import RowDoesNotExist, RowKey
 from textual.worker import get_current_worker
 
 from calltui import store
@@ -129,6 +129,14 @@ class PagedTable(DataTable[Text]):
             raise IndexError(index)
         return self._values[str(key.value)]
 
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        """Every row is one line of known width: no Rich measuring of each new row."""
+        if self._widths is not None:
+            width = sum(self._widths) + len(self.GAP) * (len(self._widths) - 1)
+            for column in self.columns.values():
+                column.content_width = max(column.content_width, width)
+        super()._update_dimensions(())
+
     def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
         """A body line from the row's text, cached by what changes its look.
 
@@ -141,9 +149,9 @@ class PagedTable(DataTable[Text]):
             row_key, _ = self._get_offsets(y)
         except LookupError:
             return Strip.blank(width, base_style)
-        if row_key not in self._row_locations:  # the header
-            return super()._render_line(y, x1, x2, base_style)
         index = self._row_locations.get(row_key)
+        if index is None:  # the header
+            return super()._render_line(y, x1, x2, base_style)
         cursor = self.show_cursor and self.cursor_type == "row" and index == self.cursor_row
         hover = (self._show_hover_cursor and self.cursor_type == "row"
                  and index == self.hover_row)
@@ -264,6 +272,7 @@ class PagedTable(DataTable[Text]):
         worker = get_current_worker()
         try:
             db = store.open_db(db_path)
+            db.execute("PRAGMA cache_size = -4096")  # a count scans; 4 MB of pages will do
             try:
                 total = self.source.count(db)
             finally:
