@@ -66,7 +66,7 @@ def _since(value: str | None) -> str | None:
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
               help="Directory for calls.csv and summary.md (created; the two files replaced). "
                    "Default: escalation-DATE[-VENDOR] in the current directory.")
-@click.option("--since", help="Only calls at or after this date or ISO time (UTC).")
+@click.option("--since", metavar="DATE", help="Only calls at or after this date or ISO time (UTC).")
 @vendor_option
 @click.option("--unmasked", is_flag=True,
               help="Keep phone numbers and e-mail addresses in subjects and descriptions.")
@@ -168,15 +168,17 @@ def _pct(rate: float | None) -> str:
 @click.option("--backup", "backup", type=click.Path(dir_okay=False, path_type=Path),
               help="Where --apply writes the backup (default: backups/ beside the database).")
 @vendor_option
-@click.option("--since", help="Only calls at or after this date or ISO time (UTC).")
+@click.option("--since", metavar="DATE", help="Only calls at or after this date or ISO time (UTC).")
 @pass_ctx
 def fix_type(ctx: Context, value: str | None, apply_: bool, undo_file: Path | None,
              backup: Path | None, vendor: str | None, since: str | None) -> None:
     """Fill blank Task.Type on call Tasks through the API (dry run unless --apply).
 
-    Example: calltui fix-type --set Call            (dry run)
-             calltui fix-type --set Call --apply    (backup, then write)
-             calltui fix-type --undo backups/fix-type-20260310T120000Z.jsonl
+    \b
+    Examples:
+      calltui fix-type --set Call            (dry run)
+      calltui fix-type --set Call --apply    (backup, then write)
+      calltui fix-type --undo backups/fix-type-20260310T120000Z.jsonl
     """
     from calltui.match import run_match
     from calltui.sf.client import SyncError
@@ -248,11 +250,14 @@ PLAN_ROWS = 50
 def _print_plan(planned: list[dict[str, Any]], value: str) -> None:
     console = Console(highlight=False)
     if planned:
-        table = Table("task_id", "call_at", "vendor", "subject", "Type", "new Type",
-                      title="Dry run: call Tasks with a blank Type")
+        table = Table(title=f"Dry run: call Tasks whose blank Type would become {value!r}",
+                      box=box.SIMPLE_HEAD, pad_edge=False)
+        table.add_column("task_id", no_wrap=True, min_width=18)
+        table.add_column("call_at", no_wrap=True, min_width=24)
+        table.add_column("vendor")
+        table.add_column("subject")
         for r in planned[:PLAN_ROWS]:
-            table.add_row(r["id"], r["call_at"], r["vendor"] or "unknown", r["subject"] or "",
-                          "", value)
+            table.add_row(r["id"], r["call_at"], r["vendor"] or "unknown", r["subject"] or "")
         console.print(table)
         if len(planned) > PLAN_ROWS:
             console.print(f"... and {len(planned) - PLAN_ROWS} more")
