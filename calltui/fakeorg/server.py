@@ -1,9 +1,10 @@
 """A wire-faithful fake Salesforce org on 127.0.0.1, for tests and the demo.
 
 ``FakeOrg`` holds Task records and answers the HTTP calls simple-salesforce
-makes: SOAP and OAuth login, REST query/queryAll with paging, describe, limits
-and Bulk API 2.0 query jobs. Bodies, headers and status codes follow
-docs/ecosystem.md §2; ``org.faults`` switches on the failures real orgs produce.
+makes: SOAP and OAuth login, REST query/queryAll with paging, describe, limits,
+Bulk API 2.0 query jobs and sObject Collections updates (composite.py). Bodies,
+headers and status codes follow docs/ecosystem.md §2; ``org.faults`` switches on
+the failures real orgs produce.
 
 Typical use::
 
