@@ -444,3 +444,22 @@ def test_a_failed_run_keeps_its_rows_and_the_next_one_finishes(
     assert store.count_rows(db, "sessions") == sum(
         1 for s in demo.sessions if s["COOKIE_ID"] in cookies)
     assert {r[0] for r in db.execute("SELECT cookie_id FROM warehouse_cookies")} == cookies
+
+
+def test_in_warehouse_with_a_work_schema(
+        fake: FakeWarehouse, database: str, db: Database, tmp_path: Path, demo: DemoData
+) -> None:
+    """The share is read-only: the temporary table goes to work_schema."""
+    from calltui.warehouse.match import run_match_in_warehouse
+
+    seed(fake, database, demo, page_views=False)
+    scratch = fake.fs.connect(f"{database}_SCRATCH", "WORK")
+    scratch.close()
+    with_tasks(db, tmp_path, demo)
+    wh_sync(db, fake, database)
+    expected = run_match(db).by_status
+    fake.app.faults.statements.clear()
+    sett = settings(fake, database, work_schema=f"{database}_SCRATCH.WORK")
+    assert run_match_in_warehouse(db, connect(sett, env=ENV), sett).by_status == expected
+    assert f"USE SCHEMA {database}_SCRATCH.WORK" in fake.app.faults.statements
+    assert any(f"FROM {database}.PUB.BIZ_SESSIONS" in s for s in fake.app.faults.statements)

@@ -65,8 +65,13 @@ def _alive(columns: set[str]) -> str:
     return where
 
 
-def build_sql(calls: str, columns: dict[str, set[str]], options: MatchOptions) -> str:
-    """The rule as one query over the uploaded calls and the warehouse tables."""
+def build_sql(calls: str, columns: dict[str, set[str]], options: MatchOptions,
+              source: str = "") -> str:
+    """The rule as one query over the uploaded calls and the warehouse tables.
+
+    ``source`` qualifies the warehouse tables (``DB.SCHEMA.``) when the session's
+    current schema is the work schema.
+    """
     s_cols = columns["BIZ_SESSIONS"]
     attrs = [a for a in _ATTRS if a in s_cols]
     attr_sel = "".join(f", {a}" for a in attrs)
@@ -76,7 +81,7 @@ def build_sql(calls: str, columns: dict[str, set[str]], options: MatchOptions) -
     in_calls = f"LOWER(TRIM(COOKIE_ID)) IN (SELECT COOKIE_ID FROM {calls})"
     ctes = [
         f"s AS (SELECT ID, LOWER(TRIM(COOKIE_ID)) AS CK, "
-        f"DATE_TRUNC('millisecond', EVENT_DATE) AS STARTED_AT{attr_sel} FROM BIZ_SESSIONS "
+        f"DATE_TRUNC('millisecond', EVENT_DATE) AS STARTED_AT{attr_sel} FROM {source}BIZ_SESSIONS "
         f"WHERE {_alive(s_cols)} AND {in_calls})",
         f"b AS (SELECT c.TASK_ID, s.*, ROW_NUMBER() OVER (PARTITION BY c.TASK_ID "
         f"ORDER BY s.STARTED_AT DESC, s.ID ASC) AS RN FROM {calls} c "
@@ -94,7 +99,7 @@ def build_sql(calls: str, columns: dict[str, set[str]], options: MatchOptions) -
         parts = []
         for table in ("BIZ_PAGE_VIEWS", "BIZ_FORM_SUBMITS"):
             parts.append(f"SELECT SESSION_ID, DATE_TRUNC('millisecond', EVENT_DATE) AS EV_AT "
-                         f"FROM {table} WHERE {_alive(columns[table])} AND {in_calls}")
+                         f"FROM {source}{table} WHERE {_alive(columns[table])} AND {in_calls}")
         ctes.append(f"act AS (SELECT SESSION_ID, MAX(EV_AT) AS LAST_AT FROM "
                     f"({' UNION ALL '.join(parts)}) GROUP BY SESSION_ID)")
         anchor = "GREATEST(b.STARTED_AT, COALESCE(act.LAST_AT, b.STARTED_AT))"
@@ -154,13 +159,24 @@ def match_in_warehouse(conn: Any, settings: WarehouseSettings, calls: Sequence[C
     columns: dict[str, set[str]] = {}
     tables = ["BIZ_SESSIONS"] + (["BIZ_PAGE_VIEWS", "BIZ_FORM_SUBMITS"]
                                  if options.anchor == "activity" else [])
+    source = ""
+    if settings.work_schema:
+        # A temporary table is created in the current schema: make it the work schema and
+        # name the share's tables in full.
+        run("SELECT CURRENT_DATABASE(), CURRENT_SCHEMA()")
+        here = cur.fetchone()
+        if not here or not here[0] or not here[1]:
+            raise WarehouseError("set database and schema (where the Marketo Measure tables "
+                                 "are) to use work_schema")
+        source = f"{ident(str(here[0]))}.{ident(str(here[1]))}."
+        run(f"USE SCHEMA {ident(settings.work_schema)}", table=settings.work_schema)
     for table in tables:
-        run(f"SELECT * FROM {table} LIMIT 0", table=table)
+        run(f"SELECT * FROM {source}{table} LIMIT 0", table=table)
         columns[table] = {d[0].upper() for d in cur.description}
     for needed in ("ID", "COOKIE_ID", "EVENT_DATE"):
         if needed not in columns["BIZ_SESSIONS"]:
             raise WarehouseError(f"BIZ_SESSIONS has no column {needed}")
-    temp = f"{ident(settings.work_schema)}.{TEMP_TABLE}" if settings.work_schema else TEMP_TABLE
+    temp = TEMP_TABLE
     try:
         run(f"CREATE OR REPLACE TEMPORARY TABLE {temp} (TASK_ID VARCHAR, COOKIE_ID VARCHAR, "
             "CALL_AT TIMESTAMP_NTZ(3))", table=temp)
@@ -176,7 +192,7 @@ def match_in_warehouse(conn: Any, settings: WarehouseSettings, calls: Sequence[C
         run(f"INSERT INTO {temp} (TASK_ID, COOKIE_ID, CALL_AT) VALUES {marks}",
             [v for row in chunk for v in row], table=temp)
     micros = round(timedelta(minutes=options.window_minutes) / timedelta(microseconds=1))
-    run(build_sql(temp, columns, options), [micros], table="BIZ_SESSIONS")
+    run(build_sql(temp, columns, options, source), [micros], table="BIZ_SESSIONS")
     names = [d[0].upper() for d in cur.description]
     by_cookie = {c.task_id: c.bizible_id or "" for c in calls}
     out: dict[str, WarehouseMatch] = {}
