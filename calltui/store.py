@@ -823,6 +823,46 @@ def count_unmatched_sessions(db: Database, f: ListFilter = ListFilter()) -> int:
     return int(db.execute(sql, params).fetchone()[0])
 
 
+def _touchpoint_where(f: ListFilter) -> tuple[list[str], list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column, value, op in (("touchpoint_date", f.since, ">="),
+                              ("touchpoint_date", f.until, "<")):
+        if value:
+            clauses.append(f"{column} {op} ?")
+            params.append(value)
+    if f.channel:
+        clauses.append("channel LIKE ?")
+        params.append(f"%{f.channel}%")
+    if f.task_type:
+        clauses.append("COALESCE(touchpoint_type, '') LIKE ?")
+        params.append(f.task_type)
+    if f.search:
+        clauses.append("(task_id LIKE ? OR session_id LIKE ? OR person_key LIKE ?)")
+        params.extend([f"%{f.search}%"] * 3)
+    return clauses, params
+
+
+def page_touchpoints_where(
+    db: Database, f: ListFilter = ListFilter(), *, after: tuple[str, str] | None = None,
+    limit: int = 500,
+) -> list[dict[str, Any]]:
+    """One page of touchpoints narrowed by a list filter, by (touchpoint_date, touchpoint_id)."""
+    clauses, params = _touchpoint_where(f)
+    if after is not None:
+        clauses.append("(touchpoint_date, touchpoint_id) > (?, ?)")
+        params.extend(after)
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    sql = f"SELECT * FROM touchpoints{where} ORDER BY touchpoint_date, touchpoint_id LIMIT ?"
+    return list(db.query(sql, [*params, limit]))
+
+
+def count_touchpoints_where(db: Database, f: ListFilter = ListFilter()) -> int:
+    clauses, params = _touchpoint_where(f)
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    return int(db.execute(f"SELECT COUNT(*) FROM touchpoints{where}", params).fetchone()[0])
+
+
 # --- sync state and log ----------------------------------------------------------
 
 

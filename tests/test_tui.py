@@ -636,3 +636,24 @@ async def test_help_screen_lists_the_keys(sample_db: Path) -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, OverviewScreen)
+
+
+async def test_touchpoints_filter_and_open_the_call(sample_db: Path) -> None:
+    app = CalltuiApp(sample_db, Config(), screen="touchpoints")
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, TouchpointsScreen)
+        table = screen.query_one(PagedTable)
+        assert screen.apply_filter("channel:LinkedIn")
+        await _settle(app, pilot)
+        want = [r["touchpoint_id"] for r in app.state.db.query(
+            "SELECT touchpoint_id FROM touchpoints WHERE channel LIKE '%LinkedIn%' "
+            "ORDER BY touchpoint_date, touchpoint_id")]
+        assert _rows(table) == want and table.total == len(want) > 0
+        calls = [k for k in want if _cell(table, k, 10)]
+        table.move_cursor(row=want.index(calls[0]))
+        await pilot.press("enter")
+        await _settle(app, pilot)
+        assert isinstance(app.screen, DetailScreen)
+        assert app.screen.task_id == _cell(table, calls[0], 10)

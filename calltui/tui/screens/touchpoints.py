@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from sqlite_utils import Database
-from textual.app import ComposeResult
-from textual.widgets import DataTable
 
 from calltui import store
+from calltui.store import ListFilter
 from calltui.tui.format import cell, short_ts
-from calltui.tui.screens.base import DataScreen
-from calltui.tui.screens.detail import DetailScreen
-from calltui.tui.widgets import Column, PagedTable, PageSource, Row
+from calltui.tui.screens.lists import ListScreen
+from calltui.tui.state import AppState
+from calltui.tui.widgets import Column, PageSource, Row
 
-__all__ = ["TouchpointsScreen", "touchpoint_source"]
+__all__ = ["TOUCHPOINT_KEYS", "TouchpointsScreen", "touchpoint_source"]
 
 COLUMNS = (  # what an admin reads first stays on screen; ids go to the right
     Column("Date (UTC)", lambda r: short_ts(r["touchpoint_date"])),
@@ -29,10 +28,11 @@ COLUMNS = (  # what an admin reads first stays on screen; ids go to the right
     Column("Session", lambda r: cell(r["session_id"])),
 )
 TASK_COLUMN = [c.label for c in COLUMNS].index("Task")
+TOUCHPOINT_KEYS = ("from", "to", "channel", "type")
 
 
 def touchpoint_source() -> PageSource:
-    """Touchpoints keyset-paged by (touchpoint_date, touchpoint_id)."""
+    """Every touchpoint, keyset-paged by (touchpoint_date, touchpoint_id)."""
     def fetch(db: Database, last: Row | None, offset: int, limit: int) -> list[Row]:
         after = None if last is None else (last["touchpoint_date"], last["touchpoint_id"])
         return store.page_touchpoints(db, after=after, limit=limit)
@@ -43,22 +43,29 @@ def touchpoint_source() -> PageSource:
     return PageSource(COLUMNS, fetch, count, key=lambda r: str(r["touchpoint_id"]))
 
 
-class TouchpointsScreen(DataScreen):
-    """The touchpoints Marketo Measure would make from the stored data."""
+class TouchpointsScreen(ListScreen):
+    """The touchpoints Marketo Measure would make from the stored data (one order: date)."""
 
-    def compose_body(self) -> ComposeResult:
-        table = PagedTable(touchpoint_source(), self.state.db, db_path=self.state.db_path,
-                           id="touchpoints")
-        table.border_title = "Touchpoints (call, web form, first visit) with U-shaped credit"
-        yield table
+    TABLE_ID = "touchpoints"
+    FILTER_KEYS = TOUCHPOINT_KEYS
+    FILTER_HINT = "/ filter: from:2026-01-01 to:… channel:… type:… or a Task, session, person"
+    export_name = "touchpoints"
 
-    def load(self, initial: bool) -> None:
-        if not initial:
-            self.query_one(PagedTable).reload()
+    def __init__(self, state: AppState) -> None:
+        super().__init__(
+            state, title="Touchpoints (call, web form, first visit) with U-shaped credit",
+            columns=COLUMNS)
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.row_key.value is None:
-            return
-        task = self.query_one(PagedTable).values(event.row_key.value)[TASK_COLUMN]
-        if task:
-            self.app.push_screen(DetailScreen(self.state.db_path, str(task)))
+    def fetch(self, db: Database, f: ListFilter, sort: str | None, descending: bool,
+              last: Row | None, limit: int) -> list[Row]:
+        after = None if last is None else (last["touchpoint_date"], last["touchpoint_id"])
+        return store.page_touchpoints_where(db, f, after=after, limit=limit)
+
+    def count(self, db: Database, f: ListFilter) -> int:
+        return store.count_touchpoints_where(db, f)
+
+    def row_key(self, row: Row) -> str:
+        return str(row["touchpoint_id"])
+
+    def detail_task(self, key: str) -> str | None:
+        return self.table.values(key)[TASK_COLUMN] or None
