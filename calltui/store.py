@@ -689,6 +689,8 @@ class ListFilter:
     task_type: str | None = None
     search: str | None = None
     """Part of a Task Id, BizibleId or subject (calls) or session Id or cookie (sessions)."""
+    vendor: str | None = None
+    """Part of the call-tracking vendor's name (``task_vendors``; calls only)."""
 
 
 def _list_where(f: ListFilter) -> tuple[list[str], list[Any]]:
@@ -712,6 +714,9 @@ def _list_where(f: ListFilter) -> tuple[list[str], list[Any]]:
     if f.task_type:
         clauses.append("COALESCE(o.task_type, '') LIKE ?")
         params.append(f.task_type)
+    if f.vendor:
+        clauses.append("o.task_id IN (SELECT task_id FROM task_vendors WHERE vendor LIKE ?)")
+        params.append(f"%{f.vendor}%")
     if f.search:
         like = f"%{f.search}%"
         clauses.append("(o.task_id LIKE ? OR o.bizible_id LIKE ? OR o.bizible_id_raw LIKE ? "

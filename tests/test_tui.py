@@ -657,3 +657,18 @@ async def test_touchpoints_filter_and_open_the_call(sample_db: Path) -> None:
         await _settle(app, pilot)
         assert isinstance(app.screen, DetailScreen)
         assert app.screen.task_id == _cell(table, calls[0], 10)
+
+
+async def test_vendor_filter_reads_task_vendors(sample_db: Path) -> None:
+    db = store.open_db(sample_db)
+    db.execute("INSERT INTO task_vendors (task_id, vendor, rules_key) VALUES (?, ?, '')",
+               [OUTSIDE_TASKS[1], "CallRail"])
+    db.close()
+    app = CalltuiApp(sample_db, Config(), screen="unmatched-calls")
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, CallsScreen)
+        assert screen.apply_filter("vendor:callrail")
+        await _settle(app, pilot)
+        assert _rows(screen.query_one(PagedTable)) == [OUTSIDE_TASKS[1]]

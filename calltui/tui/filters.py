@@ -15,7 +15,7 @@ from calltui.store import ListFilter
 
 __all__ = ["CALL_KEYS", "SESSION_KEYS", "FilterError", "parse_filter"]
 
-CALL_KEYS = ("status", "flag", "from", "to", "channel", "type")
+CALL_KEYS = ("status", "flag", "from", "to", "channel", "type", "vendor")
 SESSION_KEYS = ("from", "to", "channel")
 
 
@@ -71,5 +71,5 @@ def parse_filter(text: str, keys: tuple[str, ...] = CALL_KEYS) -> ListFilter:
     return ListFilter(
         statuses=tuple(statuses), flags=tuple(flags), since=since, until=until,
         channel=values.get("channel"), task_type=values.get("type"),
-        search=" ".join(search) or None,
+        search=" ".join(search) or None, vendor=values.get("vendor"),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from sqlite_utils import Database
 from textual.app import ComposeResult
@@ -72,8 +73,7 @@ class CallsScreen(ListScreen):
     def _narrowed(self, f: ListFilter) -> ListFilter:
         """The screen's statuses, narrowed by the filter's (none in common: nothing)."""
         wanted = [s for s in self.statuses if not f.statuses or s in f.statuses]
-        return ListFilter(tuple(wanted) or ("(none)",), f.flags, f.since, f.until, f.channel,
-                          f.task_type, f.search)
+        return replace(f, statuses=tuple(wanted) or ("(none)",))
 
     def fetch(self, db: Database, f: ListFilter, sort: str | None, descending: bool,
               last: Row | None, limit: int) -> list[Row]:

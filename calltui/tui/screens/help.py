@@ -25,7 +25,7 @@ Lists      ↑ ↓ PgUp PgDn Home End move; rows load from the database as you g
            s       sort by the next column (empty values last), S reverses
            e       export the current view (filter and sort) to CSV here
 Filter     status:outside_window  flag:type_blank  from:2026-01-01  to:2026-01-31
-           channel:Paid  type:Call  and plain words: part of a Task Id,
+           channel:Paid  type:Call  vendor:CallRail  and plain words: part of a Task Id,
            BizibleId or subject (session Id or cookie on Unmatched sessions;
            Task, session or person on Touchpoints, where type: is the touchpoint's)
 Anywhere   ctrl+p command palette   ? this help   q quit   Esc closes a window

@@ -72,7 +72,7 @@ class ListScreen(DataScreen):
     ]
     TABLE_ID = "list"
     FILTER_KEYS: tuple[str, ...] = CALL_KEYS
-    FILTER_HINT = "/ filter: status:… flag:… from:2026-01-01 to:… channel:… type:… or words"
+    FILTER_HINT = "/ filter: status: flag: from:2026-01-01 to: channel: type: vendor: or words"
     export_name = "list"
 
     def __init__(self, state: AppState, *, title: str, columns: Sequence[Column]) -> None:
