@@ -445,7 +445,7 @@ async def test_log_and_overview_show_the_sync_log(db_path: Path) -> None:
 
 
 @pytest.mark.parametrize("screen", ["overview", "missing", "unmatched-calls",
-                                    "unmatched-sessions", "touchpoints", "log"])
+                                    "unmatched-sessions", "touchpoints", "log", "channels"])
 async def test_every_screen_opens_directly_at_80x24(sample_db: Path, screen: str) -> None:
     app = CalltuiApp(sample_db, Config(), screen=screen)
     async with app.run_test(size=(80, 24)) as pilot:

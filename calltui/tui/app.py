@@ -38,6 +38,7 @@ from calltui.tui.screens import (
     missing_screen,
     unmatched_screen,
 )
+from calltui.tui.screens.channels import ChannelsScreen
 from calltui.tui.screens.help import HelpScreen
 from calltui.tui.state import AppState
 from calltui.tui.widgets import BusyBar
@@ -52,6 +53,7 @@ SCREENS: tuple[tuple[str, str, str], ...] = (
     ("4", "unmatched-sessions", "Unmatched sessions"),
     ("5", "touchpoints", "Touchpoints"),
     ("6", "log", "Sync & import log"),
+    ("7", "channels", "Channels"),
 )
 """Key, mode name (also ``calltui tui --screen``) and title of each main screen."""
 
@@ -141,7 +143,7 @@ class CalltuiApp(App[None]):
         factories: dict[str, Callable[[AppState], Screen[None]]] = {
             "overview": OverviewScreen, "missing": missing_screen,
             "unmatched-calls": unmatched_screen, "unmatched-sessions": UnmatchedSessionsScreen,
-            "touchpoints": TouchpointsScreen, "log": LogScreen,
+            "touchpoints": TouchpointsScreen, "log": LogScreen, "channels": ChannelsScreen,
         }
         for mode, factory in factories.items():
             self.add_mode(mode, partial(factory, self.state))

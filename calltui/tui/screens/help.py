@@ -15,7 +15,7 @@ __all__ = ["HELP_TEXT", "HelpScreen"]
 
 HELP_TEXT = """\
 Screens    1 Overview   2 Missing BizibleId   3 Unmatched calls
-           4 Unmatched sessions   5 Touchpoints   6 Sync & import log
+           4 Unmatched sessions   5 Touchpoints   6 Sync & import log   7 Channels
 Actions    y sync from Salesforce (SF_* variables or the keyring, as `calltui sync`)
            i import files (a path prompt; several paths separated by spaces)
            r re-run the match       x cancel the running sync, import or export
