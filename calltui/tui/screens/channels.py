@@ -1,6 +1,5 @@
-"""Channels: a chart of ``calltui report channels`` — calls by channel and status, and the
-match rate by ISO week. Not yet in the app's screen list: register it in ``app.SCREENS``
-(e.g. key ``7``, mode ``channels``) and in the modes table to open it.
+"""Channels (key 7): a chart of ``calltui report channels`` — calls by channel and status,
+and the match rate by ISO week.
 """
 
 from __future__ import annotations
