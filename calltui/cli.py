@@ -166,7 +166,7 @@ def import_(ctx: Context, files: tuple[Path, ...], kind: str | None, source_tz: 
         err.print("Rejected rows are kept with file, line and reason: "
                   "`calltui report rejects`, or the Sync & import log in the app.")
     if table.row_count and not no_match:
-        summary = run_match(ctx.db, ctx.config.match)
+        summary = run_match(ctx.db, ctx.config.match, ctx.config.vendor_rules)
         Console(highlight=False).print(_summary_table(summary, store.counts_by_flag(ctx.db)))
     for message in refused:
         click.echo(f"error: {message}", err=True)
@@ -213,7 +213,7 @@ def match(ctx: Context, window_minutes: float | None, anchor: str | None, what_i
         _print_what_if(ctx.existing_db, options, fmt)
         return
     summary = (_match_in_warehouse(ctx, options) if in_warehouse
-               else run_match(ctx.db, options))
+               else run_match(ctx.db, options, ctx.config.vendor_rules))
     Console(highlight=False).print(_summary_table(summary, store.counts_by_flag(ctx.db)))
 
 
@@ -532,7 +532,7 @@ def sync(ctx: Context, full: bool, since: str | None, dry_run: bool, warehouse_o
         if dry_run:
             fail("--dry-run is for the Salesforce sync only", 2)
         _sync_warehouse(ctx, all_sessions, since_at, until_at)
-        summary = run_match(ctx.db, ctx.config.match)
+        summary = run_match(ctx.db, ctx.config.match, ctx.config.vendor_rules)
         Console(highlight=False).print(_summary_table(summary, store.counts_by_flag(ctx.db)))
         return
     options = SyncOptions(full=full, since=since_at, dry_run=dry_run,
@@ -555,7 +555,7 @@ def sync(ctx: Context, full: bool, since: str | None, dry_run: bool, warehouse_o
               f"rejected) with {result.api_calls} API calls; usage {result.usage_after}")
     if ctx.config.warehouse:
         _sync_warehouse(ctx, False, None, None)
-    summary = run_match(ctx.db, ctx.config.match)
+    summary = run_match(ctx.db, ctx.config.match, ctx.config.vendor_rules)
     out.print(_summary_table(summary, store.counts_by_flag(ctx.db)))
 
 

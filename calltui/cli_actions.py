@@ -220,7 +220,8 @@ def fix_type(ctx: Context, value: str | None, apply_: bool, undo_file: Path | No
     except FileExistsError as exc:
         fail(f"backup file {exc.filename} exists already: choose another with --backup")
     except SyncError as exc:
-        run_match(db, ctx.config.match)  # batches written before the failure are kept
+        # batches written before the failure are kept
+        run_match(db, ctx.config.match, ctx.config.vendor_rules)
         hint = ""
         if path is not None and path.exists():
             hint = (f"; Tasks written before it are in the backup {path} "
@@ -228,7 +229,7 @@ def fix_type(ctx: Context, value: str | None, apply_: bool, undo_file: Path | No
         fail(f"{exc}{hint}")
     _print_result(result, undo_file is not None)
     if result.updated:
-        run_match(db, ctx.config.match)
+        run_match(db, ctx.config.match, ctx.config.vendor_rules)
     if result.failed:
         sys.exit(1)
 

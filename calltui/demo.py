@@ -24,6 +24,7 @@ from calltui import store
 from calltui.importer import import_file
 from calltui.match import MatchSummary, run_match
 from calltui.models import MatchOptions
+from calltui.vendors import DEFAULT_RULES
 
 __all__ = ["DemoError", "build_demo", "write_demo_files"]
 
@@ -278,7 +279,7 @@ def build_demo(
     for path in files[1:]:
         import_file(db, path, on_progress=functools.partial(step, f"importing {path.name}"))
     step("matching", 0, 1)
-    return run_match(db, options)
+    return run_match(db, options, DEFAULT_RULES)
 
 
 def sync_from_demo_org(db: Database, data: DemoData, on_progress: Callable[[int, int], None]

@@ -6,12 +6,13 @@ The glue between ``store`` (rows) and ``rules``/``journeys`` (models).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlite_utils import Database
 
-from calltui import store
+from calltui import store, vendors
 from calltui.explain import explain
 from calltui.journeys import build_touchpoints
 from calltui.models import (
@@ -26,6 +27,7 @@ from calltui.models import (
 )
 from calltui.normalize import BizibleState, format_ts, parse_ts
 from calltui.rules import match_calls
+from calltui.vendors import Rule
 
 __all__ = ["Change", "MatchSummary", "load_inputs", "run_match", "what_if"]
 
@@ -59,8 +61,13 @@ class Change:
     after: str
 
 
-def run_match(db: Database, options: MatchOptions = MatchOptions()) -> MatchSummary:
-    """Re-run the rules over everything stored and replace the outcomes in one transaction."""
+def run_match(db: Database, options: MatchOptions = MatchOptions(),
+              vendor_rules: Sequence[Rule] | None = None) -> MatchSummary:
+    """Re-run the rules over everything stored and replace the outcomes in one transaction.
+
+    With ``vendor_rules`` (the config's ``[vendors]``), each call's vendor is brought up to
+    date too, so every screen and filter can rely on it.
+    """
     started = store.now_ts()
     inputs = load_inputs(db, options)
     calls = inputs.calls
@@ -74,6 +81,8 @@ def run_match(db: Database, options: MatchOptions = MatchOptions()) -> MatchSumm
             (touchpoint_row(t) for t in touchpoints),
         )
         store.record_match_run(db, started, len(calls), options.window_minutes, options.anchor)
+    if vendor_rules is not None:
+        vendors.refresh(db, vendor_rules)
     counts: dict[str, int] = {s.value: 0 for s in Status}
     for o in outcomes:
         counts[o.status.value] += 1

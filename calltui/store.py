@@ -179,6 +179,13 @@ def m005_reject_column(db: Database) -> None:
     db.execute("CREATE TABLE pending_indexes (name TEXT PRIMARY KEY, sql TEXT NOT NULL)")
 
 
+@migrations()
+def m006_warehouse_cookies(db: Database) -> None:
+    """Cookies whose warehouse history has been pulled once (calltui.warehouse.sync)."""
+    db.execute("CREATE TABLE IF NOT EXISTS warehouse_cookies (cookie_id TEXT PRIMARY KEY, "
+               "synced_at TEXT NOT NULL)")
+
+
 def default_db_path() -> Path:
     """``CALLTUI_DB`` if set, else ``calltui.db`` in the user data directory."""
     env = os.environ.get("CALLTUI_DB")
@@ -229,7 +236,7 @@ def busy_timeout_ms() -> int:
 def _check_ours(db: Database, path: Path) -> None:
     """Read-only checks before anything is written to an existing file."""
     tables = set(db.table_names())  # reading the schema fails on a file that is not SQLite
-    if not tables:
+    if not tables or tables == {"_sqlite_migrations"}:  # new, or killed while being created
         return
     if "_sqlite_migrations" not in tables or "tasks" not in tables:
         raise StoreError(f"{path} holds another application's data; calltui will not write "

@@ -334,3 +334,12 @@ def test_import_a_folder_names_its_files_and_skips_hidden(tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     assert "1 file (BIZ_SESSIONS.csv); skipped hidden: .~lock.BIZ_SESSIONS.csv#" in result.output
     assert result.output.count("sessions") >= 1
+
+
+def test_match_brings_vendors_up_to_date(matched_db: Path) -> None:
+    from calltui import store
+
+    db = store.open_db(matched_db)
+    vendors = dict(db.execute("SELECT task_id, vendor FROM task_vendors").fetchall())
+    assert set(vendors) == {"00T5g00000AbCdEAAV", "00T5g00000AbCdFAAV", "00T5g00000AbCdGAAV",
+                            "00T5g00000AbCdHAAV"}

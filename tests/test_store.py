@@ -76,3 +76,12 @@ def test_cli_says_it_in_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith(f"error: {path} cannot be used as a calltui database")
+
+
+def test_a_database_killed_while_being_created_is_still_ours(tmp_path: Path) -> None:
+    path = tmp_path / "half.db"
+    with sqlite3.connect(path) as conn:  # what a kill between the two first steps leaves
+        conn.execute("CREATE TABLE _sqlite_migrations (id INTEGER PRIMARY KEY, "
+                     "migration_set TEXT, name TEXT, applied_at TEXT)")
+    db = store.open_db(path)
+    assert "tasks" in db.table_names()

@@ -222,7 +222,8 @@ async def test_log_shows_rejected_rows_with_file_line_and_reason(many_db: Path) 
         rows = [list(rejects.values_at(i)) for i in range(rejects.row_count)]
         assert [r[:3] for r in rows] == [["tasks.json", "11", "tasks"],
                                          ["tasks.json", "12", "tasks"]]
-        assert "not a Salesforce Id" in rows[0][3]
+        assert rows[0][3] == "Id"  # the column at fault
+        assert "not a Salesforce Id" in rows[0][4]
         imports = app.screen.query_one("#imports", DataTable)
         assert [str(c) for c in imports.get_row_at(0)][5:8] == ["452", "450", "2"]
 
@@ -327,10 +328,10 @@ async def test_busy_bar_shows_while_matching_and_r_is_not_run_twice(
     release = threading.Event()
     calls: list[float] = []
 
-    def held(db: Any, options: MatchOptions) -> Any:
+    def held(db: Any, options: MatchOptions, vendor_rules: Any = None) -> Any:
         calls.append(options.window_minutes)
         release.wait(5)
-        return run_match(db, options)
+        return run_match(db, options, vendor_rules)
 
     monkeypatch.setattr(app_module, "run_match", held)
     app = CalltuiApp(sample_db, Config())
@@ -661,7 +662,8 @@ async def test_touchpoints_filter_and_open_the_call(sample_db: Path) -> None:
 
 async def test_vendor_filter_reads_task_vendors(sample_db: Path) -> None:
     db = store.open_db(sample_db)
-    db.execute("INSERT INTO task_vendors (task_id, vendor, rules_key) VALUES (?, ?, '')",
+    db.execute("INSERT OR REPLACE INTO task_vendors (task_id, vendor, rules_key) "
+                   "VALUES (?, ?, '')",
                [OUTSIDE_TASKS[1], "CallRail"])
     db.close()
     app = CalltuiApp(sample_db, Config(), screen="unmatched-calls")

@@ -235,7 +235,7 @@ class CalltuiApp(App[None]):
         call_app(self, self._progress, 0, None)
         if get_current_worker().is_cancelled:
             return None
-        return run_match(db, self.state.config.match)
+        return run_match(db, self.state.config.match, self.state.config.vendor_rules)
 
     def _run(self, label: str, job: Callable[[Database], Any]) -> None:
         """Run ``job`` on a connection of this thread; report failure in one line."""
@@ -261,7 +261,8 @@ class CalltuiApp(App[None]):
 
     @work(thread=True, exclusive=True, group="work", exit_on_error=False)
     def rematch(self) -> None:
-        self._run("match", lambda db: run_match(db, self.state.config.match))
+        config = self.state.config
+        self._run("match", lambda db: run_match(db, config.match, config.vendor_rules))
 
     @work(thread=True, exclusive=True, group="work", exit_on_error=False)
     def sync(self) -> None:

@@ -67,12 +67,8 @@ def watermark_object(table: str) -> str:
     return f"warehouse:{table}"
 
 
-_COOKIES_DDL = ("CREATE TABLE IF NOT EXISTS warehouse_cookies (cookie_id TEXT PRIMARY KEY, "
-                "synced_at TEXT NOT NULL)")
-
-
 def known_cookies(db: Database) -> set[str]:
-    db.execute(_COOKIES_DDL)
+    """Cookies whose whole history has been pulled (table made by a store migration)."""
     return {r[0] for r in db.execute("SELECT cookie_id FROM warehouse_cookies").fetchall()}
 
 

@@ -25,6 +25,7 @@ REJECT_COLUMNS = (
     Column("File", lambda r: Path(r["file"]).name),
     Column("Line", lambda r: str(r["line"])),
     Column("Kind", lambda r: r["kind"]),
+    Column("Column", lambda r: r.get("column") or ""),
     Column("Reason", lambda r: r["reason"]),
 )
 
