@@ -241,8 +241,7 @@ def _login(ctx: Context) -> Any:
 
 
 def _default_backup(ctx: Context) -> Path:
-    stamp = store.now_ts().replace("-", "").replace(":", "")[:15] + "Z"
-    return ctx.db_path.parent / "backups" / f"fix-type-{stamp}.jsonl"
+    return fixtype.default_backup(ctx.db_path)
 
 
 PLAN_ROWS = 50

@@ -27,7 +27,7 @@ from sqlite_utils import Database
 
 from calltui import store
 
-__all__ = ["BATCH", "FixResult", "apply_fix", "plan", "read_backup", "undo"]
+__all__ = ["BATCH", "FixResult", "apply_fix", "default_backup", "plan", "read_backup", "undo"]
 
 BATCH = 200
 FIELD = "Type"
@@ -51,6 +51,12 @@ class FixResult:
     failed: list[tuple[str, str, str]] = field(default_factory=list)  # id, statusCode, message
     skipped: list[tuple[str, str]] = field(default_factory=list)  # id, why
     backup: Path | None = None
+
+
+def default_backup(db_path: Path) -> Path:
+    """``backups/fix-type-<UTC stamp>.jsonl`` beside the database."""
+    stamp = store.now_ts().replace("-", "").replace(":", "")[:15] + "Z"
+    return db_path.parent / "backups" / f"fix-type-{stamp}.jsonl"
 
 
 def plan(db: Database, vendor: str | None = None, since: str | None = None

@@ -674,3 +674,37 @@ async def test_vendor_filter_reads_task_vendors(sample_db: Path) -> None:
         assert screen.apply_filter("vendor:callrail")
         await _settle(app, pilot)
         assert _rows(screen.query_one(PagedTable)) == [OUTSIDE_TASKS[1]]
+
+
+async def test_fix_type_asks_first_then_writes_through_the_api(
+    sample_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from calltui.fakeorg import FakeOrg
+    from tests.test_sync import sample_tasks
+
+    with FakeOrg() as org:
+        org.add_tasks(sample_tasks())
+        for name, value in (("SF_LOGIN_URL", org.url), ("SF_USERNAME", org.username),
+                            ("SF_PASSWORD", org.password),
+                            ("SF_SECURITY_TOKEN", org.security_token)):
+            monkeypatch.setenv(name, value)
+        app = CalltuiApp(sample_db, Config())
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("t")
+            await pilot.pause()
+            assert type(app.screen).__name__ == "FixTypeConfirm"
+            await pilot.press("escape")  # cancelling writes nothing
+            await pilot.pause()
+            assert org.task("00T5g00000AbCdFAAV")["Type"] is None
+            await pilot.press("t")
+            await pilot.pause()
+            await pilot.press("enter")  # the proposed value, Call
+            await _settle(app, pilot)
+            assert org.task("00T5g00000AbCdFAAV")["Type"] == "Call"
+            message = app._notifications and list(app._notifications)[-1].message
+            assert message and message.startswith("Type set to 'Call' on 1 Task(s); old values in")
+        db = store.open_db(sample_db)
+        assert db.table("tasks").get("00T5g00000AbCdFAAV")["type"] == "Call"
+        assert store.get_outcome(db, "00T5g00000AbCdFAAV")["flags"] == "call_time_fallback"
+        backups = list((sample_db.parent / "backups").glob("fix-type-*.jsonl"))
+        assert len(backups) == 1

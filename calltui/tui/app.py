@@ -24,7 +24,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Label
 from textual.worker import get_current_worker
 
-from calltui import store
+from calltui import fixtype, store
 from calltui.config import Config
 from calltui.importer import FileRefused, import_file
 from calltui.match import MatchSummary, run_match
@@ -39,6 +39,7 @@ from calltui.tui.screens import (
     unmatched_screen,
 )
 from calltui.tui.screens.channels import ChannelsScreen
+from calltui.tui.screens.fixtype import FixTypeConfirm
 from calltui.tui.screens.help import HelpScreen
 from calltui.tui.state import AppState
 from calltui.tui.widgets import BusyBar
@@ -125,6 +126,7 @@ class CalltuiApp(App[None]):
         Binding("y", "sync", "Sync"),
         Binding("i", "import_files", "Import"),
         Binding("r", "rematch", "Match"),
+        Binding("t", "fix_type", "Fix types", show=False),
         Binding("x", "cancel_work", "Cancel", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
@@ -166,6 +168,8 @@ class CalltuiApp(App[None]):
                             self.action_import_files)
         yield SystemCommand("Re-run match", "Apply the rules again to everything stored (r)",
                             self.action_rematch)
+        yield SystemCommand("Fix blank Task types", "Write Type on call Tasks whose Type is "
+                            "blank, after asking (t)", self.action_fix_type)
         yield SystemCommand("Cancel work", "Stop the running sync, import or export (x)",
                             self.action_cancel_work)
         yield SystemCommand("Help", "Every key and the filter line (?)", self.action_help)
@@ -207,6 +211,19 @@ class CalltuiApp(App[None]):
     def action_sync(self) -> None:
         if self._start("Syncing call Tasks from Salesforce…"):
             self.sync()
+
+    def action_fix_type(self) -> None:
+        """Confirm, then write Type on the call Tasks whose Type is blank (fix-type)."""
+        blank = len(fixtype.plan(self.state.db))
+        if not blank:
+            self.notify("No call Task has a blank Type.")
+            return
+        backup = fixtype.default_backup(self.state.db_path)
+
+        def chosen(value: str | None) -> None:
+            if value and self._start(f"Setting Type = {value!r} on {blank:,} Task(s)…"):
+                self.fix_types(value, backup)
+        self.push_screen(FixTypeConfirm(blank, backup), chosen)
 
     def action_import_files(self) -> None:
         def chosen(paths: list[Path] | None) -> None:
@@ -276,6 +293,18 @@ class CalltuiApp(App[None]):
                     f"{result.rejected:,} rejected) with {result.api_calls} API calls")
             return text if summary is None else f"{text}. {self.match_text(summary)}"
         self._run("sync", job)
+
+    @work(thread=True, exclusive=True, group="work", exit_on_error=False)
+    def fix_types(self, value: str, backup: Path) -> None:
+        def job(db: Database) -> str:
+            client = make_client(self.state.config)
+            ids = [row["id"] for row in fixtype.plan(db)]
+            result = fixtype.apply_fix(client, db, ids, value, backup)
+            self._match(db)
+            refused = f", {len(result.failed):,} refused by Salesforce" if result.failed else ""
+            return (f"Type set to {value!r} on {len(result.updated):,} Task(s){refused}; "
+                    f"old values in {backup}")
+        self._run("fix-type", job)
 
     @work(thread=True, exclusive=True, group="work", exit_on_error=False)
     def import_files(self, paths: list[Path]) -> None:

@@ -19,6 +19,7 @@ Screens    1 Overview   2 Missing BizibleId   3 Unmatched calls
 Actions    y sync from Salesforce (SF_* variables or the keyring, as `calltui sync`)
            i import files (a path prompt; several paths separated by spaces)
            r re-run the match       x cancel the running sync, import or export
+           t fix blank Task types in Salesforce (asks first; old values backed up)
 Lists      ↑ ↓ PgUp PgDn Home End move; rows load from the database as you go
            Enter   detail of the call (on sessions: the nearest call)
            /       filter line; Enter applies, Esc goes back to the list
