@@ -514,7 +514,7 @@ def sync(ctx: Context, full: bool, since: str | None, dry_run: bool, warehouse_o
     """
     from calltui.normalize import parse_ts
     from calltui.sf.client import SyncError
-    from calltui.sync import SyncOptions, run_sync
+    from calltui.sync import options_from_config, run_sync
 
     try:
         since_at = parse_ts(since) if since else None
@@ -535,8 +535,8 @@ def sync(ctx: Context, full: bool, since: str | None, dry_run: bool, warehouse_o
         summary = run_match(ctx.db, ctx.config.match, ctx.config.vendor_rules)
         Console(highlight=False).print(_summary_table(summary, store.counts_by_flag(ctx.db)))
         return
-    options = SyncOptions(full=full, since=since_at, dry_run=dry_run,
-                          fields=ctx.config.task_fields, **_sync_settings(ctx.config))
+    options = options_from_config(ctx.config.salesforce, ctx.config.task_fields, full=full,
+                                  since=since_at, dry_run=dry_run)
     client = _client(ctx, log_failure=not dry_run)
     with _progress(err) as progress:
         bar = progress.add_task("syncing Tasks", total=None)
@@ -557,16 +557,6 @@ def sync(ctx: Context, full: bool, since: str | None, dry_run: bool, warehouse_o
         _sync_warehouse(ctx, False, None, None)
     summary = run_match(ctx.db, ctx.config.match, ctx.config.vendor_rules)
     out.print(_summary_table(summary, store.counts_by_flag(ctx.db)))
-
-
-def _sync_settings(config: Config) -> dict[str, Any]:
-    sf = config.salesforce
-    out: dict[str, Any] = {}
-    if "call_filter" in sf:
-        out["call_filter"] = str(sf["call_filter"])
-    if "bulk_threshold" in sf:
-        out["bulk_threshold"] = int(sf["bulk_threshold"])
-    return out
 
 
 @cli.group()

@@ -9,7 +9,7 @@ Deletions come through ``queryAll`` with ``IsDeleted = true``. Above
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,6 +42,17 @@ class SyncOptions:
     fields: TaskFields = TaskFields()
     call_filter: str = DEFAULT_CALL_FILTER
     bulk_poll_seconds: float = 1.0
+
+
+def options_from_config(salesforce: Mapping[str, Any], fields: TaskFields,
+                        **overrides: Any) -> SyncOptions:
+    """SyncOptions from the config's ``[salesforce]`` (call_filter, bulk_threshold)."""
+    extra: dict[str, Any] = {}
+    if "call_filter" in salesforce:
+        extra["call_filter"] = str(salesforce["call_filter"])
+    if "bulk_threshold" in salesforce:
+        extra["bulk_threshold"] = int(salesforce["bulk_threshold"])
+    return SyncOptions(fields=fields, **extra, **overrides)
 
 
 @dataclass

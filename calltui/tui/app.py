@@ -28,7 +28,7 @@ from calltui import fixtype, store
 from calltui.config import Config
 from calltui.importer import FileRefused, import_file
 from calltui.match import MatchSummary, run_match
-from calltui.sync import SyncOptions, run_sync
+from calltui.sync import SyncOptions, options_from_config, run_sync
 from calltui.tui.screens import (
     DataScreen,
     LogScreen,
@@ -79,13 +79,7 @@ def make_client(config: Config) -> Any:
 
 
 def sync_options(config: Config) -> SyncOptions:
-    sf = config.salesforce
-    extra: dict[str, Any] = {}
-    if "call_filter" in sf:
-        extra["call_filter"] = str(sf["call_filter"])
-    if "bulk_threshold" in sf:
-        extra["bulk_threshold"] = int(sf["bulk_threshold"])
-    return SyncOptions(fields=config.task_fields, **extra)
+    return options_from_config(config.salesforce, config.task_fields)
 
 
 class PathPrompt(ModalScreen[list[Path] | None]):
