@@ -318,8 +318,8 @@ def test_server_errors_beyond_the_retries_fail_cleanly(org: FakeOrg, db: Databas
 
 def test_timeouts_are_retried(org: FakeOrg, db: Database) -> None:
     org.add_tasks(sample_tasks())
-    client = SalesforceClient(password_creds(org), timeout=0.2, backoff=0.0)
-    org.faults.delay_seconds = [0.5]
+    client = SalesforceClient(password_creds(org), timeout=0.5, backoff=0.0)
+    org.faults.delay_seconds = [1.5]
     assert sync(db, client).upserted == 4
 
 
