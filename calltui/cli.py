@@ -90,7 +90,7 @@ def cli(ctx: click.Context, db_path: Path | None, config_path: Path | None) -> N
 @cli.command()
 @click.option("--screen", default="overview", show_default=True,
               type=click.Choice(["overview", "missing", "unmatched-calls", "unmatched-sessions",
-                                 "touchpoints", "log"]),
+                                 "touchpoints", "log", "channels"]),
               help="Open this screen first.")
 @pass_ctx
 def tui(ctx: Context, screen: str) -> None:

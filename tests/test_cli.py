@@ -343,3 +343,10 @@ def test_match_brings_vendors_up_to_date(matched_db: Path) -> None:
     vendors = dict(db.execute("SELECT task_id, vendor FROM task_vendors").fetchall())
     assert set(vendors) == {"00T5g00000AbCdEAAV", "00T5g00000AbCdFAAV", "00T5g00000AbCdGAAV",
                             "00T5g00000AbCdHAAV"}
+
+
+def test_tui_screen_choices_are_the_apps_screens() -> None:
+    from calltui.tui.app import SCREEN_NAMES
+
+    option = next(p for p in cli.commands["tui"].params if p.name == "screen")
+    assert tuple(option.type.choices) == SCREEN_NAMES  # type: ignore[attr-defined]
