@@ -20,6 +20,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from calltui import store
+from calltui.match import match_rate
 from calltui.models import Status
 
 __all__ = ["NO_CHANNEL", "NO_SESSION", "ChannelReport", "channel_report"]
@@ -41,16 +42,16 @@ class ChannelReport:
         return {"channels": self.channels, "weeks": self.weeks, "totals": self.totals}
 
 
-def _rate(matched: int, calls: int, deleted: int) -> float | None:
-    """Matched over calls that are not deleted (the app's denominator); None when none."""
-    live = calls - deleted
-    return round(matched / live, 4) if live else None
+def _rate(counts: Counter[str]) -> float | None:
+    """The match rate of calltui.match, rounded for reports."""
+    rate = match_rate(counts)
+    return None if rate is None else round(rate, 4)
 
 
 def _row(key: str, value: str, counts: Counter[str]) -> dict[str, Any]:
     calls = sum(counts.values())
     return {key: value, **{s: counts[s] for s in STATUSES}, "calls": calls,
-            "match_rate": _rate(counts[Status.MATCHED], calls, counts[Status.DELETED])}
+            "match_rate": _rate(counts)}
 
 
 def _week(day: str) -> str:
@@ -86,8 +87,7 @@ def channel_report(db: Database, vendor: str | None = None) -> ChannelReport:
         calls = sum(counts.values())
         weeks.append({"week": week, "calls": calls, "deleted": counts[Status.DELETED],
                       "matched": counts[Status.MATCHED],
-                      "match_rate": _rate(counts[Status.MATCHED], calls,
-                                          counts[Status.DELETED])})
+                      "match_rate": _rate(counts)})
     total: Counter[str] = Counter()
     for counts in by_channel.values():
         total.update(counts)

@@ -6,7 +6,7 @@ The glue between ``store`` (rows) and ``rules``/``journeys`` (models).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +29,8 @@ from calltui.normalize import BizibleState, format_ts, parse_ts
 from calltui.rules import match_calls
 from calltui.vendors import Rule
 
-__all__ = ["Change", "MatchSummary", "load_inputs", "run_match", "what_if"]
+__all__ = ["Change", "MatchSummary", "live_calls", "load_inputs", "match_rate", "run_match",
+           "what_if"]
 
 
 @dataclass
@@ -39,6 +40,17 @@ class MatchSummary:
     calls: int
     by_status: dict[str, int]
     touchpoints: int
+
+
+def live_calls(by_status: Mapping[str, int]) -> int:
+    """Calls that are not deleted: the match rate's denominator everywhere."""
+    return sum(by_status.values()) - by_status.get(Status.DELETED, 0)
+
+
+def match_rate(by_status: Mapping[str, int]) -> float | None:
+    """Matched calls over calls that are not deleted; None when there are none."""
+    live = live_calls(by_status)
+    return by_status.get(Status.MATCHED, 0) / live if live else None
 
 
 @dataclass

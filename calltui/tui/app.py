@@ -27,7 +27,7 @@ from textual.worker import get_current_worker
 from calltui import fixtype, store
 from calltui.config import Config
 from calltui.importer import FileRefused, import_file
-from calltui.match import MatchSummary, run_match
+from calltui.match import MatchSummary, live_calls, run_match
 from calltui.sync import SyncOptions, options_from_config, run_sync
 from calltui.tui.screens import (
     DataScreen,
@@ -327,7 +327,7 @@ class CalltuiApp(App[None]):
     @staticmethod
     def match_text(summary: MatchSummary) -> str:
         matched = summary.by_status.get("matched", 0)
-        live = summary.calls - summary.by_status.get("deleted", 0)
+        live = live_calls(summary.by_status)
         return (f"Matched {matched:,} of {live:,} calls (not counting deleted Tasks); "
                 f"{summary.touchpoints:,} touchpoints")
 

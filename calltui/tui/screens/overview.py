@@ -11,6 +11,7 @@ from textual.content import Content
 from textual.widgets import DataTable, Static
 
 from calltui import store
+from calltui.match import live_calls, match_rate
 from calltui.models import Flag, Status
 from calltui.tui.format import short_ts
 from calltui.tui.screens.base import DataScreen
@@ -24,12 +25,6 @@ STATUS_MODE = {
     Status.UNKNOWN_BIZIBLE_ID: "unmatched-calls",
 }
 """Enter on a status row opens the screen listing those calls."""
-
-
-def match_rate(by_status: dict[str, int]) -> float | None:
-    """Matched calls over calls that are not deleted; None when there are none."""
-    live = sum(by_status.values()) - by_status.get(Status.DELETED, 0)
-    return by_status.get(Status.MATCHED, 0) / live if live else None
 
 
 def _last_import(row: dict[str, Any] | None) -> str:
@@ -82,7 +77,7 @@ class OverviewScreen(DataScreen):
         self._fill("by-flag", [(f.value, by_flag.get(f, 0)) for f in Flag])
         self._fill("by-channel", list(store.counts_by_channel(db).items()))
         rate = match_rate(by_status)
-        live = sum(by_status.values()) - by_status.get(Status.DELETED, 0)
+        live = live_calls(by_status)
         matched = by_status.get(Status.MATCHED, 0)
         rate_text = "—" if rate is None else f"{rate:.1%} ({matched:,} of {live:,})"
         self.query_one("#summary", Static).update(Content.from_markup(
