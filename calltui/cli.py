@@ -175,7 +175,9 @@ def import_(ctx: Context, files: tuple[Path, ...], kind: str | None, source_tz: 
 
 
 def _summary_table(summary: MatchSummary, flags: dict[str, int]) -> Table:
-    table = Table("status", "calls", title=f"{summary.calls} calls")
+    how = (f"{summary.recomputed} recomputed" if summary.mode == "incremental"
+           else "all recomputed")
+    table = Table("status", "calls", title=f"{summary.calls} calls ({how})")
     for status in Status:
         table.add_row(status.value, str(summary.by_status.get(status.value, 0)))
     for flag in Flag:
@@ -192,11 +194,16 @@ def _summary_table(summary: MatchSummary, flags: dict[str, int]) -> Table:
               help="Only show which calls would change status; write nothing.")
 @click.option("--in-warehouse", is_flag=True,
               help="Run the window rule inside Snowflake (config [warehouse]); store the outcomes.")
+@click.option("--full", is_flag=True,
+              help="Recompute every call, not only those touched since the last match.")
 @FORMAT
 @pass_ctx
 def match(ctx: Context, window_minutes: float | None, anchor: str | None, what_if: bool,
-          fmt: str, in_warehouse: bool) -> None:
+          fmt: str, in_warehouse: bool, full: bool) -> None:
     """Replay Marketo Measure's call/session merge rule over everything stored.
+
+    Only calls and people touched since the last match are recomputed, unless the
+    options changed or --full is given; the outcomes are the same either way.
 
     Example: calltui match --what-if --window-minutes 45
     """
@@ -213,7 +220,7 @@ def match(ctx: Context, window_minutes: float | None, anchor: str | None, what_i
         _print_what_if(ctx.existing_db, options, fmt)
         return
     summary = (_match_in_warehouse(ctx, options) if in_warehouse
-               else run_match(ctx.db, options, ctx.config.vendor_rules))
+               else run_match(ctx.db, options, ctx.config.vendor_rules, full=full))
     Console(highlight=False).print(_summary_table(summary, store.counts_by_flag(ctx.db)))
 
 

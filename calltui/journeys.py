@@ -117,7 +117,12 @@ def _form_touches(
     person: str, cookies: Sequence[str], forms_by_cookie: Mapping[str, Sequence[FormSubmit]],
     sessions_by_id: Mapping[str, WebSession],
 ) -> list[Touchpoint]:
-    """The first form submit of each session (one touchpoint per session)."""
+    """The first form submit of each session (one touchpoint per session).
+
+    The session lends its web data only when it is the form's cookie's own: a form
+    pointing at another cookie's session is bad data, and a journey must depend on
+    its own cookies alone (an incremental match recomputes nothing else).
+    """
     first: dict[str, FormSubmit] = {}
     for cookie in cookies:
         for form in forms_by_cookie.get(cookie, ()):
@@ -127,10 +132,15 @@ def _form_touches(
             ):
                 first[form.session_id] = form
     return [
-        _web_touch(f"form-{f.form_id}", "web_form", person, sessions_by_id.get(f.session_id),
+        _web_touch(f"form-{f.form_id}", "web_form", person, _own_session(f, sessions_by_id),
                    f.submitted_at, "Web Form")
         for f in first.values()
     ]
+
+
+def _own_session(form: FormSubmit, sessions_by_id: Mapping[str, WebSession]) -> WebSession | None:
+    session = sessions_by_id.get(form.session_id)
+    return session if session is not None and session.cookie_id == form.cookie_id else None
 
 
 def _first_visit(

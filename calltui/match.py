@@ -5,6 +5,8 @@ The glue between ``store`` (rows) and ``rules``/``journeys`` (models).
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,17 +31,31 @@ from calltui.normalize import BizibleState, format_ts, parse_ts
 from calltui.rules import match_calls
 from calltui.vendors import Rule
 
-__all__ = ["Change", "MatchSummary", "live_calls", "load_inputs", "match_rate", "run_match",
-           "what_if"]
+__all__ = ["Change", "MatchSummary", "live_calls", "load_inputs", "match_rate", "options_key",
+           "run_match", "save_outcomes", "summarize", "what_if"]
 
 
 @dataclass
 class MatchSummary:
-    """Counts of one match run."""
+    """Counts of one match run (over every stored call, however many were recomputed)."""
 
     calls: int
     by_status: dict[str, int]
     touchpoints: int
+    mode: str = "full"
+    recomputed: int = 0
+
+
+# Bump when a change to rules, journeys or explanations changes what is stored, so the
+# next match after an upgrade is a full one.
+RULES_VERSION = 1
+# An incremental match that would recompute more than this share of the calls runs full.
+FULL_MATCH_SHARE = 0.5
+
+
+def options_key(options: MatchOptions) -> str:
+    """What outcomes depend on besides the data: an incremental match needs it unchanged."""
+    return json.dumps({"rules": RULES_VERSION, **dataclasses.asdict(options)}, sort_keys=True)
 
 
 def live_calls(by_status: Mapping[str, int]) -> int:
@@ -74,31 +90,67 @@ class Change:
 
 
 def run_match(db: Database, options: MatchOptions = MatchOptions(),
-              vendor_rules: Sequence[Rule] | None = None) -> MatchSummary:
-    """Re-run the rules over everything stored and replace the outcomes in one transaction.
+              vendor_rules: Sequence[Rule] | None = None, *, full: bool = False) -> MatchSummary:
+    """Apply the rules and store the outcomes and touchpoints in one transaction.
 
-    With ``vendor_rules`` (the config's ``[vendors]``), each call's vendor is brought up to
-    date too, so every screen and filter can rely on it.
+    Only the calls and people touched since the last match are recomputed (SQLite
+    triggers note them), unless ``full`` or the options changed, or most calls
+    were touched anyway; the result is the same as a full match's. With
+    ``vendor_rules`` (the config's ``[vendors]``), each call's vendor is brought
+    up to date too, so every screen and filter can rely on it.
     """
     started = store.now_ts()
-    inputs = load_inputs(db, options)
-    calls = inputs.calls
-    outcomes = match_calls(calls, inputs.sessions_by_cookie, options)
+    changes = store.pending_changes(db)
+    scoped, recomputed = _incremental_scope(db, options, changes, full)
+    inputs = load_inputs(db, options, scoped)
+    outcomes = match_calls(inputs.calls, inputs.sessions_by_cookie, options)
     touchpoints = build_touchpoints(outcomes, inputs.sessions_by_cookie, inputs.forms,
                                     inputs.sessions_by_id)
+    save_outcomes(db, options, outcomes, touchpoints, started, changes.upto, scoped)
+    if vendor_rules is not None:
+        vendors.refresh(db, vendor_rules)
+    if not scoped:
+        return summarize(outcomes, len(touchpoints))
+    by_status = {s.value: 0 for s in Status} | store.counts_by_status(db)
+    return MatchSummary(sum(by_status.values()), by_status,
+                        store.count_rows(db, "touchpoints"), "incremental", recomputed)
+
+
+def _incremental_scope(db: Database, options: MatchOptions, changes: store.Changes,
+                       full: bool) -> tuple[bool, int]:
+    """Whether this match can be incremental, and how many calls it then recomputes."""
+    last = store.last_match(db)
+    if full or last is None or last.get("options") != options_key(options):
+        return False, 0
+    recomputed = store.set_scope(db, changes)
+    calls = store.count_rows(db, "call_outcomes") + len(changes.tasks)  # at most
+    if recomputed > calls * FULL_MATCH_SHARE:
+        return False, 0  # reading everything in one pass is cheaper
+    return True, recomputed
+
+
+def save_outcomes(db: Database, options: MatchOptions, outcomes: Sequence[Outcome],
+                  touchpoints: Sequence[Touchpoint], started: str, changes_upto: int,
+                  scoped: bool = False) -> None:
+    """Replace the stored outcomes (all, or the scope's) and take in the changes they saw."""
     with db.atomic():
         store.replace_outcomes(
             db,
             (outcome_row(o, options) for o in outcomes),
             (touchpoint_row(t) for t in touchpoints),
+            scoped,
         )
-        store.record_match_run(db, started, len(calls), options.window_minutes, options.anchor)
-    if vendor_rules is not None:
-        vendors.refresh(db, vendor_rules)
+        store.clear_changes(db, changes_upto)
+        store.record_match_run(db, started, len(outcomes), options.window_minutes,
+                               options.anchor, mode="incremental" if scoped else "full",
+                               options=options_key(options))
+
+
+def summarize(outcomes: Sequence[Outcome], touchpoints: int) -> MatchSummary:
     counts: dict[str, int] = {s.value: 0 for s in Status}
     for o in outcomes:
         counts[o.status.value] += 1
-    return MatchSummary(len(calls), counts, len(touchpoints))
+    return MatchSummary(len(outcomes), counts, touchpoints)
 
 
 def what_if(db: Database, options: MatchOptions) -> list[Change]:
@@ -114,18 +166,21 @@ def what_if(db: Database, options: MatchOptions) -> list[Change]:
     return changes
 
 
-def load_inputs(db: Database, options: MatchOptions) -> Inputs:
-    """Calls, their cookies' sessions (with last activity for the activity anchor), forms."""
-    calls = [_call(row) for row in store.load_calls(db)]
-    last = store.load_last_activity(db) if options.anchor == "activity" else {}
+def load_inputs(db: Database, options: MatchOptions, scoped: bool = False) -> Inputs:
+    """Calls, their cookies' sessions (with last activity for the activity anchor), forms.
+
+    With ``scoped``, only those in the scope ``store.set_scope`` has set.
+    """
+    calls = [_call(row) for row in store.load_calls(db, scoped)]
+    last = store.load_last_activity(db, scoped) if options.anchor == "activity" else {}
     sessions_by_cookie: dict[str, list[WebSession]] = defaultdict(list)
     sessions_by_id: dict[str, WebSession] = {}
-    for row in store.load_call_sessions(db):
+    for row in store.load_call_sessions(db, scoped):
         session = _session(row, last.get(row["id"]))
         sessions_by_cookie[session.cookie_id].append(session)
         sessions_by_id[session.session_id] = session
     forms: dict[str, list[FormSubmit]] = defaultdict(list)
-    for row in store.load_call_forms(db):
+    for row in store.load_call_forms(db, scoped):
         forms[row["cookie_id"]].append(
             FormSubmit(row["id"], row["cookie_id"], row["session_id"], parse_ts(row["event_at"]))
         )

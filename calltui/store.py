@@ -186,6 +186,95 @@ def m006_warehouse_cookies(db: Database) -> None:
                "synced_at TEXT NOT NULL)")
 
 
+@migrations()
+def m007_match_changes(db: Database) -> None:
+    """What changed since the last match, kept by triggers whatever writes the rows, so a
+    match after an import or sync recomputes only the cookies and people touched."""
+    for statement in _SCHEMA_007.split(";\n\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
+# Columns the matcher reads: a write that changes none of them leaves the outcomes alone.
+_TASK_INPUTS = ("call_at", "bizible_id", "bizible_state", "bizible_id_raw", "type", "who_id",
+                "is_deleted", "call_at_field", "call_time_fallback", "is_call")
+_SESSION_INPUTS = ("cookie_id", "started_at", "is_deleted", "channel", "medium", "web_source",
+                   "source", "campaign_name", "campaign", "landing_page", "referrer_page")
+_EVENT_INPUTS = ("cookie_id", "session_id", "event_at", "is_deleted")
+
+
+def _changed(columns: Sequence[str]) -> str:
+    return " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in columns)
+
+
+def _task_marks(row: str) -> str:
+    return (f"INSERT INTO match_changes (kind, key) VALUES ('task', {row}.id);\n"
+            f"    INSERT INTO match_changes (kind, key) SELECT 'cookie', {row}.bizible_id "
+            f"WHERE {row}.bizible_id IS NOT NULL;\n"
+            f"    INSERT INTO match_changes (kind, key) SELECT 'person', {row}.who_id "
+            f"WHERE {row}.who_id IS NOT NULL;")
+
+
+def _cookie_mark(cookie: str) -> str:
+    # Cookies that never called are outside the match; a later call marks its cookie itself.
+    return (f"INSERT INTO match_changes (kind, key) SELECT 'cookie', {cookie} "
+            f"WHERE EXISTS (SELECT 1 FROM tasks WHERE bizible_id = {cookie});")
+
+
+def _row_marks(table: str, row: str) -> str:
+    marks = _cookie_mark(f"{row}.cookie_id")
+    if table != "sessions":  # an event also counts for the cookie of its session
+        marks += "\n    " + _cookie_mark(
+            f"(SELECT cookie_id FROM sessions WHERE id = {row}.session_id)")
+    return marks
+
+
+def _web_triggers(table: str, columns: Sequence[str]) -> str:
+    return f"""
+CREATE TRIGGER {table}_changed_insert AFTER INSERT ON {table} BEGIN
+    {_row_marks(table, "NEW")}
+END;
+
+CREATE TRIGGER {table}_changed_update AFTER UPDATE ON {table} WHEN {_changed(columns)} BEGIN
+    {_row_marks(table, "OLD")}
+    {_row_marks(table, "NEW")}
+END;
+
+CREATE TRIGGER {table}_changed_delete AFTER DELETE ON {table} BEGIN
+    {_row_marks(table, "OLD")}
+END;
+"""
+
+
+_SCHEMA_007 = f"""
+CREATE TABLE match_changes (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, key TEXT NOT NULL);
+
+CREATE INDEX tasks_who ON tasks (who_id) WHERE who_id IS NOT NULL;
+
+ALTER TABLE match_runs ADD COLUMN mode TEXT;
+
+ALTER TABLE match_runs ADD COLUMN options TEXT;
+
+ALTER TABLE match_runs ADD COLUMN recomputed INTEGER;
+
+CREATE TRIGGER tasks_changed_insert AFTER INSERT ON tasks BEGIN
+    {_task_marks("NEW")}
+END;
+
+CREATE TRIGGER tasks_changed_update AFTER UPDATE ON tasks WHEN {_changed(_TASK_INPUTS)} BEGIN
+    {_task_marks("OLD")}
+    {_task_marks("NEW")}
+END;
+
+CREATE TRIGGER tasks_changed_delete AFTER DELETE ON tasks BEGIN
+    {_task_marks("OLD")}
+END;
+{_web_triggers("sessions", _SESSION_INPUTS)}
+{_web_triggers("page_views", _EVENT_INPUTS)}
+{_web_triggers("form_submits", _EVENT_INPUTS)}
+"""
+
+
 def default_db_path() -> Path:
     """``CALLTUI_DB`` if set, else ``calltui.db`` in the user data directory."""
     env = os.environ.get("CALLTUI_DB")
@@ -390,12 +479,23 @@ def add_rejects(db: Database, import_id: int, rejects: Iterable[dict[str, Any]])
 
 
 def replace_outcomes(
-    db: Database, outcomes: Iterable[dict[str, Any]], touchpoints: Iterable[dict[str, Any]]
+    db: Database, outcomes: Iterable[dict[str, Any]], touchpoints: Iterable[dict[str, Any]],
+    scoped: bool = False,
 ) -> None:
-    """Swap in a new set of call outcomes, flags and touchpoints (call inside a transaction)."""
-    db.execute("DELETE FROM call_outcomes")
-    db.execute("DELETE FROM call_flags")
-    db.execute("DELETE FROM touchpoints")
+    """Swap in a new set of call outcomes, flags and touchpoints (call inside a transaction).
+
+    With ``scoped``, only those of the scope's calls and people (``set_scope``) are replaced.
+    """
+    if scoped:
+        people = f"{_SCOPE_COOKIES} UNION SELECT key FROM temp.scope_persons"
+        db.execute(f"DELETE FROM call_outcomes WHERE task_id IN ({_SCOPE_TASKS})")
+        db.execute(f"DELETE FROM call_flags WHERE task_id IN ({_SCOPE_TASKS})")
+        db.execute(f"DELETE FROM touchpoints WHERE person_key IN ({people}) "
+                   f"OR task_id IN ({_SCOPE_TASKS})")
+    else:
+        db.execute("DELETE FROM call_outcomes")
+        db.execute("DELETE FROM call_flags")
+        db.execute("DELETE FROM touchpoints")
     flags: list[tuple[str, str]] = []
     rows = []
     for row in outcomes:
@@ -415,40 +515,49 @@ def iter_query(db: Database, sql: str, params: Sequence[Any] = ()) -> Iterator[d
 
 
 # --- reads for the matcher ------------------------------------------------------
+# Each read covers every call cookie, or with ``scoped`` only the scope set by ``set_scope``.
 
 _CALL_COOKIES = (
     "SELECT DISTINCT bizible_id FROM tasks WHERE is_call = 1 AND bizible_id IS NOT NULL"
 )
+_SCOPE_COOKIES = "SELECT key FROM temp.scope_cookies"
+_SCOPE_TASKS = "SELECT key FROM temp.scope_tasks"
 
 
-def load_calls(db: Database) -> Iterator[dict[str, Any]]:
-    """Every call Task, with the columns the rules read."""
+def _cookies(scoped: bool) -> str:
+    return _SCOPE_COOKIES if scoped else _CALL_COOKIES
+
+
+def load_calls(db: Database, scoped: bool = False) -> Iterator[dict[str, Any]]:
+    """Every call Task (or those in scope), with the columns the rules read."""
+    where = f"AND id IN ({_SCOPE_TASKS}) " if scoped else ""
     return iter_query(
         db,
         "SELECT id, call_at, bizible_id, bizible_state, bizible_id_raw, type, who_id, "
-        "is_deleted, call_at_field, call_time_fallback FROM tasks WHERE is_call = 1 "
+        f"is_deleted, call_at_field, call_time_fallback FROM tasks WHERE is_call = 1 {where}"
         "ORDER BY call_at, id",
     )
 
 
-def load_call_sessions(db: Database) -> Iterator[dict[str, Any]]:
+def load_call_sessions(db: Database, scoped: bool = False) -> Iterator[dict[str, Any]]:
     """Non-deleted sessions of cookies seen on calls, by cookie, start and ID."""
     return iter_query(
         db,
         "SELECT id, cookie_id, started_at, channel, medium, web_source, source, "
         "campaign_name, campaign, landing_page, referrer_page FROM sessions "
-        f"WHERE is_deleted = 0 AND cookie_id IN ({_CALL_COOKIES}) "
+        f"WHERE is_deleted = 0 AND cookie_id IN ({_cookies(scoped)}) "
         "ORDER BY cookie_id, started_at, id",
     )
 
 
-def load_last_activity(db: Database) -> dict[str, str]:
+def load_last_activity(db: Database, scoped: bool = False) -> dict[str, str]:
     """Session ID -> time of its last page view or form submit (sessions of call cookies)."""
     out: dict[str, str] = {}
+    sessions = f"SELECT id FROM sessions WHERE cookie_id IN ({_cookies(scoped)})"
     for table in ("page_views", "form_submits"):
         sql = (
             f"SELECT session_id, MAX(event_at) AS last FROM {table} "
-            f"WHERE is_deleted = 0 AND cookie_id IN ({_CALL_COOKIES}) GROUP BY session_id"
+            f"WHERE is_deleted = 0 AND session_id IN ({sessions}) GROUP BY session_id"
         )
         for row in db.query(sql):
             if row["last"] > out.get(row["session_id"], ""):
@@ -456,13 +565,76 @@ def load_last_activity(db: Database) -> dict[str, str]:
     return out
 
 
-def load_call_forms(db: Database) -> Iterator[dict[str, Any]]:
+def load_call_forms(db: Database, scoped: bool = False) -> Iterator[dict[str, Any]]:
     """Non-deleted form submits of cookies seen on calls."""
     return iter_query(
         db,
         "SELECT id, cookie_id, session_id, event_at FROM form_submits "
-        f"WHERE is_deleted = 0 AND cookie_id IN ({_CALL_COOKIES}) ORDER BY cookie_id, event_at",
+        f"WHERE is_deleted = 0 AND cookie_id IN ({_cookies(scoped)}) "
+        "ORDER BY cookie_id, event_at",
     )
+
+
+# --- what changed since the last match (kept by the m007 triggers) -------------------
+
+
+@dataclass
+class Changes:
+    """Keys written since the last match, up to ``upto`` (the last ``match_changes.seq``)."""
+
+    upto: int
+    tasks: set[str]
+    cookies: set[str]
+    persons: set[str]
+
+
+def pending_changes(db: Database) -> Changes:
+    upto = db.execute("SELECT COALESCE(MAX(seq), 0) FROM match_changes").fetchone()[0]
+    found: dict[str, set[str]] = {"task": set(), "cookie": set(), "person": set()}
+    for kind, key in db.execute(
+            "SELECT DISTINCT kind, key FROM match_changes WHERE seq <= ?", [upto]):
+        found[kind].add(key)
+    return Changes(upto, found["task"], found["cookie"], found["person"])
+
+
+def clear_changes(db: Database, upto: int) -> None:
+    """Forget the changes a match has taken in; later ones wait for the next match."""
+    db.execute("DELETE FROM match_changes WHERE seq <= ?", [upto])
+
+
+def set_scope(db: Database, changes: Changes) -> int:
+    """Fill the temp scope tables with everything ``changes`` can affect; return its calls.
+
+    A call's outcome depends on the other calls and the sessions of its cookie; a
+    person's journey on all their calls and the cookies they own. So the scope grows
+    through calls (cookie -> WhoIds on it -> their other cookies ...) until it is closed.
+    """
+    with db.atomic():  # executemany alone would leave a transaction open
+        _fill_scope(db, changes)
+    # fetchall, not fetchone: a statement left open on a temp table blocks a checkpoint
+    return int(db.execute(f"SELECT COUNT(*) FROM tasks WHERE is_call = 1 AND id IN "
+                          f"({_SCOPE_TASKS})").fetchall()[0][0])
+
+
+def _fill_scope(db: Database, changes: Changes) -> None:
+    for name in ("scope_tasks", "scope_cookies", "scope_persons"):
+        db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} (key TEXT PRIMARY KEY)")
+        db.execute(f"DELETE FROM temp.{name}")
+    for name, keys in (("scope_tasks", changes.tasks), ("scope_cookies", changes.cookies),
+                       ("scope_persons", changes.persons)):
+        db.conn.executemany(f"INSERT OR IGNORE INTO temp.{name} VALUES (?)",
+                            ((k,) for k in keys))
+    grow = (
+        "INSERT OR IGNORE INTO temp.scope_persons SELECT who_id FROM tasks "
+        f"WHERE bizible_id IN ({_SCOPE_COOKIES}) AND who_id IS NOT NULL",
+        "INSERT OR IGNORE INTO temp.scope_cookies SELECT bizible_id FROM tasks "
+        "WHERE who_id IN (SELECT key FROM temp.scope_persons) AND bizible_id IS NOT NULL",
+    )
+    while sum(db.execute(sql).rowcount for sql in grow):
+        pass
+    for sql in (f"SELECT id FROM tasks WHERE bizible_id IN ({_SCOPE_COOKIES})",
+                "SELECT id FROM tasks WHERE who_id IN (SELECT key FROM temp.scope_persons)"):
+        db.execute(f"INSERT OR IGNORE INTO temp.scope_tasks {sql}")
 
 
 def stored_statuses(db: Database) -> dict[str, str]:
@@ -472,12 +644,13 @@ def stored_statuses(db: Database) -> dict[str, str]:
 
 
 def record_match_run(
-    db: Database, started_at: str, calls: int, window_minutes: float, anchor: str
+    db: Database, started_at: str, calls: int, window_minutes: float, anchor: str,
+    *, mode: str = "full", options: str | None = None, recomputed: int | None = None,
 ) -> None:
     db.execute(
-        "INSERT INTO match_runs (started_at, finished_at, calls, window_minutes, anchor) "
-        "VALUES (?, ?, ?, ?, ?)",
-        [started_at, now_ts(), calls, window_minutes, anchor],
+        "INSERT INTO match_runs (started_at, finished_at, calls, window_minutes, anchor, "
+        "mode, options, recomputed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [started_at, now_ts(), calls, window_minutes, anchor, mode, options, recomputed],
     )
 
 

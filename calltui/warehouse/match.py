@@ -23,8 +23,8 @@ from sqlite_utils import Database
 
 from calltui import store
 from calltui.journeys import build_touchpoints
-from calltui.match import MatchSummary, _call, outcome_row, touchpoint_row
-from calltui.models import Call, FormSubmit, MatchOptions, Outcome, Status, WebSession
+from calltui.match import MatchSummary, _call, save_outcomes, summarize
+from calltui.models import Call, FormSubmit, MatchOptions, Outcome, WebSession
 from calltui.normalize import parse_ts
 from calltui.rules import duplicate_calls, match_call
 from calltui.warehouse.settings import WarehouseError, WarehouseSettings, describe_error, ident
@@ -215,6 +215,7 @@ def run_match_in_warehouse(db: Database, conn: Any, settings: WarehouseSettings,
                            options: MatchOptions = MatchOptions()) -> MatchSummary:
     """Like calltui.match.run_match, with the session-dependent part done in Snowflake."""
     started = store.now_ts()
+    changes = store.pending_changes(db)
     calls = [_call(row) for row in store.load_calls(db)]
     dependent = [c for c in calls if not c.is_deleted and c.bizible_id is not None]
     answers = match_in_warehouse(conn, settings, dependent, options)
@@ -255,12 +256,5 @@ def run_match_in_warehouse(db: Database, conn: Any, settings: WarehouseSettings,
                                     landing_page=row["landing_page"],
                                     referrer_page=row["referrer_page"])
     touchpoints = build_touchpoints(outcomes, by_cookie, forms, by_id)
-    with db.atomic():
-        store.replace_outcomes(db, (outcome_row(o, options) for o in outcomes),
-                               (touchpoint_row(t) for t in touchpoints))
-        store.record_match_run(db, started, len(calls), options.window_minutes,
-                               options.anchor)
-    counts: dict[str, int] = {s.value: 0 for s in Status}
-    for o in outcomes:
-        counts[o.status.value] += 1
-    return MatchSummary(len(calls), counts, len(touchpoints))
+    save_outcomes(db, options, outcomes, touchpoints, started, changes.upto)
+    return summarize(outcomes, len(touchpoints))

@@ -1,0 +1,129 @@
+"""calltui.match: incremental re-match gives what a full re-match gives."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlite_utils import Database
+
+from calltui import match, store
+from calltui.importer import import_file
+from calltui.match import run_match
+from calltui.models import MatchOptions
+
+COOKIES = ["a3f9c2d417e84b0c9d1e5f6a7b8c9d0e", "5be07d1c2a9f4e61b3c8d0a2f4e6a8c1",
+           "0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"]
+WHOS = ["00Q5g00000XyZ12EAF", "00Q5g00000XyZ13EAF", "0035g00000Abc01AAA", None]
+TASK_IDS = [f"00T5g00000000{n:02d}EAA" for n in range(1, 9)]
+SESSION_IDS = [f"s{n}" for n in range(1, 8)]
+EVENT_IDS = [f"e{n}" for n in range(1, 6)]
+
+
+def _at(minute: int, task: bool) -> str:
+    hour, minute = divmod(minute, 60)
+    if task:
+        return f"2026-03-02T{9 + hour:02d}:{minute:02d}:00.000+0000"
+    return f"2026-03-02 {9 + hour:02d}:{minute:02d}:00.000"
+
+
+# coarse times within an hour: ties, duplicates and matches are all common
+minutes = st.integers(min_value=0, max_value=12).map(lambda n: n * 5)
+
+
+@st.composite
+def task_batch(draw: st.DrawFn) -> tuple[str, list[dict[str, Any]]]:
+    records = []
+    for task_id in draw(st.lists(st.sampled_from(TASK_IDS), min_size=1, max_size=3,
+                                 unique=True)):
+        at = _at(draw(minutes), task=True)
+        records.append({
+            "Id": task_id, "Subject": "Inbound call", "Status": "Completed",
+            "Type": draw(st.sampled_from(["Call", None])), "TaskSubtype": "Call",
+            "WhoId": draw(st.sampled_from(WHOS)), "CreatedDate": at,
+            "CompletedDateTime": at, "SystemModstamp": at,
+            "IsDeleted": draw(st.booleans()) and draw(st.booleans()),
+            "bizible2__BizibleId__c": draw(st.sampled_from([*COOKIES, None])),
+        })
+    return "tasks", records
+
+
+@st.composite
+def session_batch(draw: st.DrawFn) -> tuple[str, list[dict[str, Any]]]:
+    records = [{
+        "ID": session_id, "COOKIE_ID": draw(st.sampled_from(COOKIES)),
+        "EVENT_DATE": _at(draw(minutes), task=False),
+        "CHANNEL": draw(st.sampled_from(["Paid Search.AdWords", "Direct", "Social"])),
+        "IS_DELETED": "true" if draw(st.booleans()) and draw(st.booleans()) else "false",
+    } for session_id in draw(st.lists(st.sampled_from(SESSION_IDS), min_size=1, max_size=3,
+                                      unique=True))]
+    return "sessions", records
+
+
+@st.composite
+def event_batch(draw: st.DrawFn) -> tuple[str, list[dict[str, Any]]]:
+    kind = draw(st.sampled_from(["page-views", "form-submits"]))
+    records = []
+    for event_id in draw(st.lists(st.sampled_from(EVENT_IDS), min_size=1, max_size=2,
+                                  unique=True)):
+        record = {"ID": f"{kind}-{event_id}", "COOKIE_ID": draw(st.sampled_from(COOKIES)),
+                  "SESSION_ID": draw(st.sampled_from(SESSION_IDS)),
+                  "EVENT_DATE": _at(draw(minutes), task=False), "IS_DELETED": "false"}
+        record["FORM_TYPE" if kind == "form-submits" else "CURRENT_PAGE"] = "/contact"
+        records.append(record)
+    return kind, records
+
+
+batches = st.lists(st.one_of(task_batch(), session_batch(), event_batch()), min_size=2,
+                   max_size=8)
+
+
+def _write(folder: Path, step: int, kind: str, records: list[dict[str, Any]]) -> Path:
+    if kind == "tasks":
+        path = folder / f"tasks-{step}.json"
+        path.write_text(json.dumps({"totalSize": len(records), "done": True,
+                                    "records": records}))
+        return path
+    path = folder / f"{kind}-{step}.csv"
+    with open(path, "w", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=list(records[0]))
+        writer.writeheader()
+        writer.writerows(records)
+    return path
+
+
+def _results(db: Database) -> tuple[list[Any], ...]:
+    return tuple(
+        [tuple(row) for row in db.execute(f"SELECT * FROM {table} ORDER BY {key}").fetchall()]
+        for table, key in (("call_outcomes", "task_id"), ("call_flags", "task_id, flag"),
+                           ("touchpoints", "touchpoint_id"))
+    )
+
+
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=batches, anchor=st.sampled_from(["start", "activity"]))
+def test_incremental_equals_full(tmp_path_factory: pytest.TempPathFactory,
+                                 steps: list[tuple[str, list[dict[str, Any]]]],
+                                 anchor: str) -> None:
+    folder = tmp_path_factory.mktemp("imports")
+    options = MatchOptions(anchor=anchor)  # type: ignore[arg-type]
+    incremental = store.open_db(folder / "incremental.db")
+    full = store.open_db(folder / "full.db")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(match, "FULL_MATCH_SHARE", 2.0)  # never fall back to a full match
+        for step, (kind, records) in enumerate(steps):
+            path = _write(folder, step, kind, records)
+            for db in (incremental, full):
+                import_file(db, path)
+            summary = run_match(incremental, options)
+            assert summary.mode == ("full" if step == 0 else "incremental")
+            expected = run_match(full, options, full=True)
+            assert (summary.calls, summary.by_status, summary.touchpoints) == (
+                expected.calls, expected.by_status, expected.touchpoints)
+            assert _results(incremental) == _results(full)
