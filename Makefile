@@ -22,6 +22,7 @@ test: $(STAMP)
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet duckdb
 	for f in bench/*.py; do $(BIN)/python $$f || exit 1; done
 
 clean:
