@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +32,7 @@ from calltui.rules import match_calls
 from calltui.vendors import Rule
 
 __all__ = ["Change", "MatchSummary", "live_calls", "load_inputs", "match_rate", "options_key",
-           "run_match", "save_outcomes", "summarize", "what_if"]
+           "batches", "run_match", "save_outcomes", "summarize", "what_if"]
 
 
 @dataclass
@@ -51,6 +51,9 @@ class MatchSummary:
 RULES_VERSION = 1
 # An incremental match that would recompute more than this share of the calls runs full.
 FULL_MATCH_SHARE = 0.5
+# Cookies and people per batch of a full match (a few calls each): enough to amortise the
+# queries, few enough that memory stays flat.
+BATCH_KEYS = 5_000
 
 
 def options_key(options: MatchOptions) -> str:
@@ -91,28 +94,39 @@ class Change:
 
 def run_match(db: Database, options: MatchOptions = MatchOptions(),
               vendor_rules: Sequence[Rule] | None = None, *, full: bool = False) -> MatchSummary:
-    """Apply the rules and store the outcomes and touchpoints in one transaction.
+    """Apply the rules and store the outcomes and touchpoints.
 
     Only the calls and people touched since the last match are recomputed (SQLite
     triggers note them), unless ``full`` or the options changed, or most calls
-    were touched anyway; the result is the same as a full match's. With
-    ``vendor_rules`` (the config's ``[vendors]``), each call's vendor is brought
-    up to date too, so every screen and filter can rely on it.
+    were touched anyway; the result is the same as a full match's. A full match
+    works through the calls a batch of closed groups at a time (``batches``), so
+    memory stays flat however many calls there are; the results are staged and
+    written in one short transaction at the end. With ``vendor_rules`` (the
+    config's ``[vendors]``), each call's vendor is brought up to date too, so
+    every screen and filter can rely on it.
     """
     started = store.now_ts()
     changes = store.pending_changes(db)
     scoped, recomputed = _incremental_scope(db, options, changes, full)
-    inputs = load_inputs(db, options, scoped)
-    outcomes = match_calls(inputs.calls, inputs.sessions_by_cookie, options)
-    touchpoints = build_touchpoints(outcomes, inputs.sessions_by_cookie, inputs.forms,
+    store.start_staging(db)
+    by_status: Counter[str] = Counter({s.value: 0 for s in Status})
+    touchpoints = 0
+    for _ in [None] if scoped else batches(db, BATCH_KEYS):
+        inputs = load_inputs(db, options)
+        outcomes = match_calls(inputs.calls, inputs.sessions_by_cookie, options)
+        touches = build_touchpoints(outcomes, inputs.sessions_by_cookie, inputs.forms,
                                     inputs.sessions_by_id)
-    save_outcomes(db, options, outcomes, touchpoints, started, changes.upto, scoped)
+        _stage(db, options, outcomes, touches)
+        by_status.update(o.status.value for o in outcomes)
+        touchpoints += len(touches)
+    calls = sum(by_status.values())
+    _commit(db, options, started, changes.upto, scoped, calls)
     if vendor_rules is not None:
         vendors.refresh(db, vendor_rules)
     if not scoped:
-        return summarize(outcomes, len(touchpoints))
-    by_status = {s.value: 0 for s in Status} | store.counts_by_status(db)
-    return MatchSummary(sum(by_status.values()), by_status,
+        return MatchSummary(calls, dict(by_status), touchpoints)
+    stored = {s.value: 0 for s in Status} | store.counts_by_status(db)
+    return MatchSummary(sum(stored.values()), stored,
                         store.count_rows(db, "touchpoints"), "incremental", recomputed)
 
 
@@ -129,21 +143,78 @@ def _incremental_scope(db: Database, options: MatchOptions, changes: store.Chang
     return True, recomputed
 
 
-def save_outcomes(db: Database, options: MatchOptions, outcomes: Sequence[Outcome],
-                  touchpoints: Sequence[Touchpoint], started: str, changes_upto: int,
-                  scoped: bool = False) -> None:
-    """Replace the stored outcomes (all, or the scope's) and take in the changes they saw."""
+def batches(db: Database, size: int) -> Iterator[None]:
+    """Set the store's scope to one batch of calls after another, covering every call.
+
+    A call's outcome depends on the other calls and the sessions of its cookie, a
+    person's journey on all their calls and cookies: so cookies and WhoIds are
+    split into the connected groups of the graph cookie -- call -- WhoId
+    (union-find over the distinct pairs), and whole groups are put together until
+    a batch holds about ``size`` cookies and people.
+    """
+    parent: dict[str, str] = {}
+
+    def root(node: str) -> str:
+        top = node
+        while (up := parent.setdefault(top, top)) != top:
+            top = up
+        while node != top:
+            parent[node], node = top, parent[node]
+        return top
+
+    for cookie, who in store.call_links(db):
+        nodes = [n for n in ("c" + cookie if cookie else "", "p" + who if who else "") if n]
+        a, b = root(nodes[0]), root(nodes[-1])
+        if a != b:
+            parent[a] = b
+    groups: dict[str, list[str]] = defaultdict(list)
+    for node in list(parent):
+        groups[root(node)].append(node)
+    parent.clear()
+    batch: list[str] = []
+    for members in groups.values():
+        batch.extend(members)
+        if len(batch) >= size:
+            store.fill_scope(db, *_split(batch))
+            yield
+            batch = []
+    if batch:
+        store.fill_scope(db, *_split(batch))
+        yield
+    unlinked = list(store.unlinked_calls(db))
+    for start in range(0, len(unlinked), size):
+        store.fill_scope(db, (), (), unlinked[start:start + size])
+        yield
+
+
+def _split(nodes: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Cookies and WhoIds of a batch of graph nodes."""
+    return ([n[1:] for n in nodes if n[0] == "c"], [n[1:] for n in nodes if n[0] == "p"])
+
+
+def _stage(db: Database, options: MatchOptions, outcomes: Sequence[Outcome],
+           touchpoints: Sequence[Touchpoint]) -> None:
+    store.stage(db, (outcome_row(o, options) for o in outcomes),
+                (touchpoint_row(t) for t in touchpoints))
+
+
+def _commit(db: Database, options: MatchOptions, started: str, changes_upto: int,
+            scoped: bool, calls: int) -> None:
+    """Swap the staged results in and take in the changes they saw, in one transaction."""
     with db.atomic():
-        store.replace_outcomes(
-            db,
-            (outcome_row(o, options) for o in outcomes),
-            (touchpoint_row(t) for t in touchpoints),
-            scoped,
-        )
+        store.swap_in_staged(db, scoped)
         store.clear_changes(db, changes_upto)
-        store.record_match_run(db, started, len(outcomes), options.window_minutes,
+        store.record_match_run(db, started, calls, options.window_minutes,
                                options.anchor, mode="incremental" if scoped else "full",
                                options=options_key(options))
+
+
+def save_outcomes(db: Database, options: MatchOptions, outcomes: Sequence[Outcome],
+                  touchpoints: Sequence[Touchpoint], started: str, changes_upto: int) -> None:
+    """Replace every stored outcome and touchpoint with these (the in-warehouse match)."""
+    store.start_staging(db)
+    _stage(db, options, outcomes, touchpoints)
+    _commit(db, options, started, changes_upto, False, len(outcomes))
 
 
 def summarize(outcomes: Sequence[Outcome], touchpoints: int) -> MatchSummary:
@@ -156,31 +227,31 @@ def summarize(outcomes: Sequence[Outcome], touchpoints: int) -> MatchSummary:
 def what_if(db: Database, options: MatchOptions) -> list[Change]:
     """Which calls would change status under ``options``; nothing is written."""
     stored = store.stored_statuses(db)
-    inputs = load_inputs(db, options)
     changes = []
-    for o in match_calls(inputs.calls, inputs.sessions_by_cookie, options):
-        before = stored.get(o.call.task_id)
-        if before != o.status.value:
-            changes.append(Change(o.call.task_id, format_ts(o.call.call_at), before,
-                                  o.status.value))
+    for _ in batches(db, BATCH_KEYS):
+        inputs = load_inputs(db, options)
+        for o in match_calls(inputs.calls, inputs.sessions_by_cookie, options):
+            before = stored.get(o.call.task_id)
+            if before != o.status.value:
+                changes.append(Change(o.call.task_id, format_ts(o.call.call_at), before,
+                                      o.status.value))
+    changes.sort(key=lambda c: (c.call_at, c.task_id))
     return changes
 
 
-def load_inputs(db: Database, options: MatchOptions, scoped: bool = False) -> Inputs:
-    """Calls, their cookies' sessions (with last activity for the activity anchor), forms.
-
-    With ``scoped``, only those in the scope ``store.set_scope`` has set.
-    """
-    calls = [_call(row) for row in store.load_calls(db, scoped)]
-    last = store.load_last_activity(db, scoped) if options.anchor == "activity" else {}
+def load_inputs(db: Database, options: MatchOptions) -> Inputs:
+    """The calls of the store's scope (``batches``, ``store.set_scope``), their cookies'
+    sessions (with last activity for the activity anchor) and form submits."""
+    calls = [_call(row) for row in store.load_calls(db, scoped=True)]
+    last = store.load_last_activity(db, scoped=True) if options.anchor == "activity" else {}
     sessions_by_cookie: dict[str, list[WebSession]] = defaultdict(list)
     sessions_by_id: dict[str, WebSession] = {}
-    for row in store.load_call_sessions(db, scoped):
+    for row in store.load_call_sessions(db, scoped=True):
         session = _session(row, last.get(row["id"]))
         sessions_by_cookie[session.cookie_id].append(session)
         sessions_by_id[session.session_id] = session
     forms: dict[str, list[FormSubmit]] = defaultdict(list)
-    for row in store.load_call_forms(db, scoped):
+    for row in store.load_call_forms(db, scoped=True):
         forms[row["cookie_id"]].append(
             FormSubmit(row["id"], row["cookie_id"], row["session_id"], parse_ts(row["event_at"]))
         )

@@ -478,14 +478,44 @@ def add_rejects(db: Database, import_id: int, rejects: Iterable[dict[str, Any]])
 # --- match results ------------------------------------------------------------
 
 
-def replace_outcomes(
-    db: Database, outcomes: Iterable[dict[str, Any]], touchpoints: Iterable[dict[str, Any]],
-    scoped: bool = False,
-) -> None:
-    """Swap in a new set of call outcomes, flags and touchpoints (call inside a transaction).
+_RESULT_TABLES = ("call_outcomes", "call_flags", "touchpoints")
 
-    With ``scoped``, only those of the scope's calls and people (``set_scope``) are replaced.
+
+def start_staging(db: Database) -> None:
+    """Empty temp copies of the result tables, filled by ``stage`` while a match runs.
+
+    They live in this connection's temp database: staging takes no lock on the main
+    one, so a long match never holds up an import or sync; ``swap_in_staged`` then
+    writes the results in one short transaction.
     """
+    for table in _RESULT_TABLES:
+        db.execute(f"CREATE TEMP TABLE IF NOT EXISTS staged_{table} AS "
+                   f"SELECT * FROM main.{table} LIMIT 0")
+        db.execute(f"DELETE FROM temp.staged_{table}")
+
+
+def stage(db: Database, outcomes: Iterable[dict[str, Any]],
+          touchpoints: Iterable[dict[str, Any]]) -> None:
+    """Add outcome rows (with their flags) and touchpoint rows to the staging tables."""
+    with db.atomic():
+        for table, rows in (("call_outcomes", outcomes), ("touchpoints", touchpoints)):
+            batch = list(rows)
+            if not batch:
+                continue
+            if table == "call_outcomes":
+                db.conn.executemany(
+                    "INSERT INTO temp.staged_call_flags (task_id, flag) VALUES (?, ?)",
+                    [(r["task_id"], f) for r in batch for f in r["flags"].split(",") if f])
+            columns = list(batch[0])
+            db.conn.executemany(
+                f"INSERT INTO temp.staged_{table} ({', '.join(columns)}) "
+                f"VALUES ({', '.join('?' * len(columns))})",
+                [[r[c] for c in columns] for r in batch])
+
+
+def swap_in_staged(db: Database, scoped: bool = False) -> None:
+    """Replace the stored results (all, or the scope's, see ``set_scope``) with the staged
+    ones (call inside a transaction)."""
     if scoped:
         people = f"{_SCOPE_COOKIES} UNION SELECT key FROM temp.scope_persons"
         db.execute(f"DELETE FROM call_outcomes WHERE task_id IN ({_SCOPE_TASKS})")
@@ -493,20 +523,11 @@ def replace_outcomes(
         db.execute(f"DELETE FROM touchpoints WHERE person_key IN ({people}) "
                    f"OR task_id IN ({_SCOPE_TASKS})")
     else:
-        db.execute("DELETE FROM call_outcomes")
-        db.execute("DELETE FROM call_flags")
-        db.execute("DELETE FROM touchpoints")
-    flags: list[tuple[str, str]] = []
-    rows = []
-    for row in outcomes:
-        rows.append(row)
-        flags.extend((row["task_id"], f) for f in row["flags"].split(",") if f)
-        if len(rows) >= BATCH:
-            upsert(db, "call_outcomes", rows)
-            rows = []
-    upsert(db, "call_outcomes", rows)
-    db.conn.executemany("INSERT INTO call_flags (task_id, flag) VALUES (?, ?)", flags)
-    upsert(db, "touchpoints", touchpoints)
+        for table in _RESULT_TABLES:
+            db.execute(f"DELETE FROM {table}")
+    for table in _RESULT_TABLES:
+        db.execute(f"INSERT INTO main.{table} SELECT * FROM temp.staged_{table}")
+        db.execute(f"DELETE FROM temp.staged_{table}")
 
 
 def iter_query(db: Database, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
@@ -616,14 +637,48 @@ def set_scope(db: Database, changes: Changes) -> int:
                           f"({_SCOPE_TASKS})").fetchall()[0][0])
 
 
-def _fill_scope(db: Database, changes: Changes) -> None:
-    for name in ("scope_tasks", "scope_cookies", "scope_persons"):
+def fill_scope(db: Database, cookies: Iterable[str], persons: Iterable[str],
+               tasks: Iterable[str] = ()) -> None:
+    """Set the scope to these cookies and people, their Tasks, and ``tasks`` (Tasks with
+    neither). The caller makes sure it is closed (``call_links``)."""
+    with db.atomic():
+        _put_scope(db, tasks, cookies, persons)
+        _add_scope_tasks(db)
+
+
+def call_links(db: Database) -> Iterator[tuple[str | None, str | None]]:
+    """The distinct (BizibleId, WhoId) pairs on calls, either may be None (not both):
+    the edges of the graph a full match is split along."""
+    yield from db.execute(
+        "SELECT DISTINCT bizible_id, who_id FROM tasks WHERE is_call = 1 "
+        "AND (bizible_id IS NOT NULL OR who_id IS NOT NULL)")
+
+
+def unlinked_calls(db: Database) -> Iterator[str]:
+    """Task Ids of calls with neither a BizibleId nor a WhoId (each a group of its own)."""
+    for (task_id,) in db.execute(
+            "SELECT id FROM tasks WHERE is_call = 1 AND bizible_id IS NULL AND who_id IS NULL"):
+        yield task_id
+
+
+def _put_scope(db: Database, tasks: Iterable[str], cookies: Iterable[str],
+               persons: Iterable[str]) -> None:
+    for name, keys in (("scope_tasks", tasks), ("scope_cookies", cookies),
+                       ("scope_persons", persons)):
         db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} (key TEXT PRIMARY KEY)")
         db.execute(f"DELETE FROM temp.{name}")
-    for name, keys in (("scope_tasks", changes.tasks), ("scope_cookies", changes.cookies),
-                       ("scope_persons", changes.persons)):
         db.conn.executemany(f"INSERT OR IGNORE INTO temp.{name} VALUES (?)",
                             ((k,) for k in keys))
+
+
+def _add_scope_tasks(db: Database) -> None:
+    for sql in (f"SELECT id FROM tasks WHERE bizible_id IN ({_SCOPE_COOKIES})",
+                "SELECT id FROM tasks WHERE who_id IN (SELECT key FROM temp.scope_persons)"):
+        db.execute(f"INSERT OR IGNORE INTO temp.scope_tasks {sql}")
+
+
+def _fill_scope(db: Database, changes: Changes) -> None:
+    _put_scope(db, changes.tasks, changes.cookies, changes.persons)
     grow = (
         "INSERT OR IGNORE INTO temp.scope_persons SELECT who_id FROM tasks "
         f"WHERE bizible_id IN ({_SCOPE_COOKIES}) AND who_id IS NOT NULL",
@@ -632,9 +687,7 @@ def _fill_scope(db: Database, changes: Changes) -> None:
     )
     while sum(db.execute(sql).rowcount for sql in grow):
         pass
-    for sql in (f"SELECT id FROM tasks WHERE bizible_id IN ({_SCOPE_COOKIES})",
-                "SELECT id FROM tasks WHERE who_id IN (SELECT key FROM temp.scope_persons)"):
-        db.execute(f"INSERT OR IGNORE INTO temp.scope_tasks {sql}")
+    _add_scope_tasks(db)
 
 
 def stored_statuses(db: Database) -> dict[str, str]:
