@@ -201,15 +201,7 @@ def _import_warehouse(
         if on_progress:
             on_progress(progress.done, progress.total)
 
-    saved = db.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
-    # One checkpoint at the end instead of one per 4 MB of WAL: each checkpoint waits for
-    # the disk, and a big import would spend most of its time there. The WAL file grows
-    # to the size of what the import wrote, then goes back into the database.
-    db.execute("PRAGMA wal_autocheckpoint = 0")
-    store.restore_indexes(db)
-    if path.stat().st_size >= BULK_BYTES and store.is_empty(db, table):
-        store.set_indexes_aside(db, table)  # a first big load: build indexes once, at the end
-    try:
+    with store.bulk_load(db, table, big=path.stat().st_size >= BULK_BYTES):
         csv_rows = _csv_rows(path, kind, progress)
         plan = values_plan(kind, csv_rows.header) if csv_rows is not None else None
         if csv_rows is not None and plan is not None:
@@ -259,10 +251,6 @@ def _import_warehouse(
             finally:
                 getattr(records, "close", lambda: None)()
         commit()
-    finally:
-        store.restore_indexes(db)
-        db.execute(f"PRAGMA wal_autocheckpoint = {int(saved)}")
-        db.execute("PRAGMA wal_checkpoint(PASSIVE)")
     progress.done = progress.total
     if on_progress:
         on_progress(progress.total, progress.total)

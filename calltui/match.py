@@ -134,7 +134,8 @@ def _incremental_scope(db: Database, options: MatchOptions, changes: store.Chang
                        full: bool) -> tuple[bool, int]:
     """Whether this match can be incremental, and how many calls it then recomputes."""
     last = store.last_match(db)
-    if full or last is None or last.get("options") != options_key(options):
+    if (full or changes.everything or last is None
+            or last.get("options") != options_key(options)):
         return False, 0
     recomputed = store.set_scope(db, changes)
     calls = store.count_rows(db, "call_outcomes") + len(changes.tasks)  # at most

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
@@ -415,27 +416,56 @@ def _primary_keys(db: Database, table: str) -> tuple[str, ...]:
 
 
 def set_indexes_aside(db: Database, table: str) -> None:
-    """Drop ``table``'s secondary indexes for a bulk load into it, remembering them in
-    ``pending_indexes`` in the same transaction; ``restore_indexes`` builds them again."""
+    """Drop ``table``'s secondary indexes and its change triggers for a bulk load into it,
+    remembering them in ``pending_indexes`` in the same transaction; ``restore_indexes``
+    builds them again. While triggers are set aside every match is a full one."""
     with db.atomic():
-        for name, sql in db.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
-            "AND sql IS NOT NULL", [table]).fetchall():
+        for name, sql, type_ in db.execute(
+            "SELECT name, sql, type FROM sqlite_master WHERE type IN ('index', 'trigger') "
+            "AND tbl_name = ? AND sql IS NOT NULL", [table]).fetchall():
             db.execute("INSERT OR REPLACE INTO pending_indexes (name, sql) VALUES (?, ?)",
                        [name, sql])
-            db.execute(f'DROP INDEX "{name}"')
+            db.execute(f'DROP {type_.upper()} "{name}"')
 
 
 def restore_indexes(db: Database) -> None:
-    """Build every index set aside by ``set_indexes_aside`` (a no-op when there is none)."""
+    """Build every index and trigger set aside by ``set_indexes_aside`` (a no-op when there
+    is none). Rows written without the triggers were never noted, so a trigger coming back
+    notes that everything changed: the next match is a full one."""
     pending = db.execute("SELECT name, sql FROM pending_indexes").fetchall()
     for name, sql in pending:
         with db.atomic():
-            exists = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
-                                [name]).fetchone()
+            exists = db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", [name]).fetchone()
             if not exists:
                 db.execute(sql)
+                if sql.lstrip().upper().startswith("CREATE TRIGGER"):
+                    db.execute("INSERT INTO match_changes (kind, key) VALUES ('all', '')")
             db.execute("DELETE FROM pending_indexes WHERE name = ?", [name])
+
+
+@contextmanager
+def bulk_load(db: Database, table: str, big: bool) -> Iterator[None]:
+    """Write a lot into ``table``: one WAL checkpoint at the end instead of one per 4 MB
+    (each waits for the disk), and for a ``big`` load into an empty table the indexes
+    and triggers set aside and built once at the end, which is faster than keeping them
+    up to date row by row. A load killed half-way is finished by the next one's start."""
+    saved = db.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+    db.execute("PRAGMA wal_autocheckpoint = 0")
+    restore_indexes(db)
+    if big and is_empty(db, table):
+        set_indexes_aside(db, table)
+    try:
+        yield
+    finally:
+        restore_indexes(db)
+        db.execute(f"PRAGMA wal_autocheckpoint = {int(saved)}")
+        db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+
+def triggers_set_aside(db: Database) -> bool:
+    """Whether some change triggers are set aside (a bulk load running, or killed)."""
+    return db.execute("SELECT 1 FROM pending_indexes WHERE UPPER(LTRIM(sql)) "
+                      "LIKE 'CREATE TRIGGER%' LIMIT 1").fetchone() is not None
 
 
 def fetch_by_ids(db: Database, table: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -489,9 +519,8 @@ def start_staging(db: Database) -> None:
     writes the results in one short transaction.
     """
     for table in _RESULT_TABLES:
-        db.execute(f"CREATE TEMP TABLE IF NOT EXISTS staged_{table} AS "
-                   f"SELECT * FROM main.{table} LIMIT 0")
-        db.execute(f"DELETE FROM temp.staged_{table}")
+        db.execute(f"DROP TABLE IF EXISTS temp.staged_{table}")
+        db.execute(f"CREATE TEMP TABLE staged_{table} AS SELECT * FROM main.{table} LIMIT 0")
 
 
 def stage(db: Database, outcomes: Iterable[dict[str, Any]],
@@ -527,7 +556,7 @@ def swap_in_staged(db: Database, scoped: bool = False) -> None:
             db.execute(f"DELETE FROM {table}")
     for table in _RESULT_TABLES:
         db.execute(f"INSERT INTO main.{table} SELECT * FROM temp.staged_{table}")
-        db.execute(f"DELETE FROM temp.staged_{table}")
+        db.execute(f"DROP TABLE temp.staged_{table}")
 
 
 def iter_query(db: Database, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
@@ -607,15 +636,18 @@ class Changes:
     tasks: set[str]
     cookies: set[str]
     persons: set[str]
+    everything: bool = False  # written while the triggers were set aside: match in full
 
 
 def pending_changes(db: Database) -> Changes:
     upto = db.execute("SELECT COALESCE(MAX(seq), 0) FROM match_changes").fetchone()[0]
-    found: dict[str, set[str]] = {"task": set(), "cookie": set(), "person": set()}
+    found: dict[str, set[str]] = {"task": set(), "cookie": set(), "person": set(),
+                                  "all": set()}
     for kind, key in db.execute(
             "SELECT DISTINCT kind, key FROM match_changes WHERE seq <= ?", [upto]):
         found[kind].add(key)
-    return Changes(upto, found["task"], found["cookie"], found["person"])
+    return Changes(upto, found["task"], found["cookie"], found["person"],
+                   everything=bool(found["all"]) or triggers_set_aside(db))
 
 
 def clear_changes(db: Database, upto: int) -> None:

@@ -27,6 +27,8 @@ __all__ = ["SyncOptions", "SyncResult", "check_fields", "run_sync"]
 
 ProgressFn = Callable[[int, int], None]
 ORIGIN = "salesforce"
+# A first sync of at least this many Tasks builds the indexes once, at the end.
+BULK_LOAD_ROWS = 20_000
 
 
 @dataclass(frozen=True)
@@ -117,8 +119,9 @@ def run_sync(db: Database, client: SalesforceClient, options: SyncOptions = Sync
         _sync_deleted(db, client, result.soql[0], options.fields, result)
         pages = (client.bulk_query(result.soql[1], poll=options.bulk_poll_seconds)
                  if use_bulk else client.iter_query(result.soql[1]))
-        _sync_pages(db, pages, options.fields, result, watermarks=not use_bulk,
-                    on_progress=on_progress)
+        with store.bulk_load(db, "tasks", big=result.count >= BULK_LOAD_ROWS):
+            _sync_pages(db, pages, options.fields, result, watermarks=not use_bulk,
+                        on_progress=on_progress)
         with db.atomic():
             store.set_watermark(db, result.window_end)
     except Exception as exc:

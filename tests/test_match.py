@@ -131,3 +131,55 @@ def test_incremental_equals_full(tmp_path_factory: pytest.TempPathFactory,
         patch.setattr(match, "BATCH_KEYS", 1)
         run_match(incremental, options, full=True)
         assert _results(incremental) == _results(full)
+
+
+SAMPLES = Path(__file__).parent.parent.parent / "shared" / "samples"
+
+
+def _schema(db: Database, kind: str) -> set[str]:
+    return {r[0] for r in db.execute(
+        "SELECT name FROM sqlite_master WHERE type = ? AND tbl_name = 'sessions'", [kind])}
+
+
+def test_a_big_first_load_sets_triggers_aside_and_the_next_match_is_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import calltui.importer as importer
+
+    db = store.open_db(tmp_path / "calltui.db")
+    triggers, indexes = _schema(db, "trigger"), _schema(db, "index")
+    import_file(db, SAMPLES / "sf_tasks_page.json")
+    assert run_match(db).mode == "full"
+    monkeypatch.setattr(importer, "BULK_BYTES", 0)  # the sessions file counts as big
+    seen: list[set[str]] = []
+    monkeypatch.setattr(importer, "_csv_rows", lambda *a, _real=importer._csv_rows: (
+        seen.append(_schema(db, "trigger")), _real(*a))[1])
+    import_file(db, SAMPLES / "biz_sessions.csv")
+    assert seen == [set()]  # no trigger noted the rows while they were loaded...
+    assert (_schema(db, "trigger"), _schema(db, "index")) == (triggers, indexes)
+    summary = run_match(db)  # ...so the match after the load is a full one
+    assert summary.mode == "full"
+    assert summary.by_status["matched"] > 0
+    expected = store.open_db(tmp_path / "expected.db")
+    for name in ("sf_tasks_page.json", "biz_sessions.csv"):
+        import_file(expected, SAMPLES / name)
+    run_match(expected, full=True)
+    assert _results(db) == _results(expected)
+
+
+def test_while_triggers_are_set_aside_every_match_is_full(tmp_path: Path) -> None:
+    db = store.open_db(tmp_path / "calltui.db")
+    import_file(db, SAMPLES / "sf_tasks_page.json")  # no sessions yet: unknown cookies
+    run_match(db)
+    assert store.stored_statuses(db)["00T5g00000AbCdFAAV"] == "unknown_bizible_id"
+    store.set_indexes_aside(db, "sessions")  # as a bulk load killed half-way leaves it
+    [(cookie, call_at)] = db.execute(
+        "SELECT bizible_id, call_at FROM tasks WHERE id = '00T5g00000AbCdFAAV'").fetchall()
+    with db.atomic():  # written with no trigger to note it
+        db.execute("INSERT INTO sessions (id, cookie_id, started_at, is_deleted) "
+                   "VALUES ('S-new', ?, ?, 0)", [cookie, call_at])
+    assert store.pending_changes(db).everything
+    assert run_match(db).mode == "full"
+    [outcome] = db.query("SELECT status, session_id FROM call_outcomes "
+                         "WHERE task_id = '00T5g00000AbCdFAAV'")
+    assert outcome == {"status": "matched", "session_id": "S-new"}

@@ -173,6 +173,30 @@ def test_incremental_runs_read_only_changes(org: FakeOrg, db: Database) -> None:
     assert db.table("tasks").get(ids[0])["type"] == "Other"
 
 
+def test_a_big_first_sync_builds_task_indexes_at_the_end_and_the_match_sees_all(
+    org: FakeOrg, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import calltui.sync as sync_module
+
+    def schema() -> set[tuple[str, str]]:
+        return {(r[0], r[1]) for r in db.execute(
+            "SELECT type, name FROM sqlite_master WHERE tbl_name = 'tasks' AND sql IS NOT NULL "
+            "AND type IN ('index', 'trigger')")}
+
+    before = schema()
+    assert {("trigger", "tasks_changed_insert"), ("index", "tasks_bizible")} <= before
+    monkeypatch.setattr(sync_module, "BULK_LOAD_ROWS", 1)  # 30 Tasks count as a big load
+    seen: list[set[tuple[str, str]]] = []
+    real = sync_module._store_page
+    monkeypatch.setattr(sync_module, "_store_page",
+                        lambda *a: (seen.append(schema()), real(*a))[1])
+    org.add_tasks([call_task(i, NOW - timedelta(days=3, minutes=i)) for i in range(30)])
+    assert sync(db, client_for(org)).upserted == 30
+    assert seen[-1] == set()  # the pages went into a table without indexes or triggers
+    assert schema() == before and store.count_rows(db, "pending_indexes") == 0
+    assert list(statuses(db).values()) == ["unknown_bizible_id"] * 30
+
+
 def test_record_deleted_between_syncs_becomes_deleted(org: FakeOrg, db: Database) -> None:
     org.add_tasks(sample_tasks())
     client = client_for(org)
