@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from calltui.journeys import assign_positions, build_touchpoints
 from calltui.models import FormSubmit, Touchpoint, WebSession
 from calltui.rules import match_calls
@@ -79,3 +82,23 @@ def test_cookie_is_the_person_when_no_call_has_a_whoid() -> None:
 def test_calls_without_touchpoint_are_no_touches() -> None:
     outcomes = match_calls([call(T0, None), call(T0, A, is_deleted=True)], {})
     assert build_touchpoints(outcomes, {}, {}, {}) == []
+
+
+@given(st.lists(st.tuples(st.sampled_from(["first_visit", "web_form", "call_session",
+                                           "call_task"]), st.integers(0, 50)),
+                min_size=1, max_size=12))
+def test_credit_sums_to_one_and_positions_follow_the_rules(
+    drawn: list[tuple[str, int]]
+) -> None:
+    touches = assign_positions([touch(f"t{i}", kind, minutes)
+                                for i, (kind, minutes) in enumerate(drawn)])
+    assert abs(sum(t.u_shaped_credit for t in touches) - 1.0) < 1e-5
+    assert touches[0].position in ("FT", "FT, LC")
+    lc = [i for i, t in enumerate(touches) if t.position and "LC" in t.position.split(", ")]
+    lc_kinds = [i for i, t in enumerate(touches) if t.kind != "first_visit"]
+    assert lc == lc_kinds[:1]  # LC is the first form or call, if any
+    for i, t in enumerate(touches):
+        after_lc = bool(lc) and i > lc[0]
+        assert (t.position == "PostLC") == (after_lc and t.kind != "first_visit")
+        if t.position == "PostLC" or (after_lc and t.kind == "first_visit"):
+            assert t.u_shaped_credit == 0.0
