@@ -85,3 +85,24 @@ def test_a_database_killed_while_being_created_is_still_ours(tmp_path: Path) -> 
                      "migration_set TEXT, name TEXT, applied_at TEXT)")
     db = store.open_db(path)
     assert "tasks" in db.table_names()
+
+
+def test_a_bulk_load_copies_the_wal_back_while_it_writes(tmp_path: Path) -> None:
+    import time
+
+    path = tmp_path / "bulk.db"
+    db = store.open_db(path)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    start = path.stat().st_size
+    with store.bulk_load(db, "sessions", big=False):
+        with db.atomic():
+            db.conn.executemany(
+                "INSERT INTO sessions (id, cookie_id, started_at) VALUES (?, ?, ?)",
+                ((f"S{i}", "c" * 32, "2026-03-02T09:00:00.000Z") for i in range(20_000)))
+        assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0  # not the writer...
+        deadline = time.monotonic() + 10
+        while path.stat().st_size <= start and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert path.stat().st_size > start  # ...the background thread copied the pages back
+    assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    assert store.count_rows(db, "sessions") == 20_000
