@@ -13,7 +13,7 @@ build does not run the rules. Then, for each list screen, a fresh process opens
 the app headless (``run_test``, 120×40) on that screen and measures:
 
 * **first paint**: from constructing the app to the first rows painted;
-* **peak memory**: the process's maximum RSS at the end;
+* **peak memory**: the process's own peak RSS (``VmHWM``) at the end;
 * **key → repaint**: ``pagedown`` 40 times (rows page in from SQLite as the cursor
   nears the end) and a filter typed and applied with Enter, each timed from the
   key press to the repaint; the worst is checked.
@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import json
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -43,6 +42,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlite_utils import Database  # noqa: E402
 
 from calltui import store  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from peak import own_peak_mb  # noqa: E402
 
 FIRST_PAINT_S = 0.5
 MEMORY_MB = 150.0
@@ -235,7 +237,7 @@ async def _measure(db_path: Path, screen: str) -> dict[str, Any]:
             await asyncio.sleep(0.01)
             out["filter_ms"] = paints.after(t)
             out["filtered_rows"] = table.row_count
-        out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        out["peak_mb"] = own_peak_mb()
         app.workers.cancel_all()
     return out
 

@@ -18,7 +18,7 @@ the warehouse writes them, then, in the same run and on the same file:
 
 Each is timed by wall clock (the target); its CPU seconds are printed too, since
 on a busy machine wall time also counts waiting for a core. Peak memory is the
-child's ``ru_maxrss`` from ``os.wait4``. It prints rows/s for both, calltui's
+child's own ``ru_maxrss`` (``peak.measure``). It prints rows/s for both, calltui's
 ratio to the reference (target >= 0.5) and calltui's peak memory (target < 200 MB),
 checks that every row arrived, and exits 1 when a target is missed.
 """
@@ -27,16 +27,16 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import random
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from peak import measure
 
 RATIO_TARGET = 0.5
 MEMORY_TARGET_MB = 200
@@ -139,17 +139,11 @@ class Run:
 
 
 def run_child(name: str, argv: list[str], rows: int) -> Run:
-    """Run ``argv``; its wall time and peak RSS (``ru_maxrss`` of this very child)."""
-    started = time.perf_counter()
-    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    stderr = child.stderr.read().decode() if child.stderr else ""
-    if child.returncode != 0:
-        raise SystemExit(f"{name} failed ({child.returncode}): {stderr.strip()}")
-    return Run(name, rows, seconds, usage.ru_maxrss / 1024,  # ru_maxrss is KiB on Linux
-               usage.ru_utime + usage.ru_stime)
+    """Run ``argv``; its wall time, peak RSS and CPU seconds (``peak.measure``)."""
+    done = measure(argv)
+    if done.returncode != 0:
+        raise SystemExit(f"{name} failed ({done.returncode}): {done.stderr.strip()}")
+    return Run(name, rows, done.seconds, done.peak_mb, done.cpu_seconds)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,7 +20,7 @@ same run and on the same data:
 (c) 1 % more calls are added, and ``calltui --db DB match`` (incremental) is timed.
 
 It prints the wall-clock seconds of each, calltui's ratio to DuckDB (target <= 2),
-the full match's peak memory (``ru_maxrss`` of the child, target < 1 GB), and the
+the full match's peak memory (the child's own ``ru_maxrss``, target < 1 GB), and the
 incremental match's share of the full one (target <= 5 %), and exits 1 when a
 target is missed.
 """
@@ -31,7 +31,6 @@ import argparse
 import csv
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +38,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from peak import measure
 
 from calltui import store
 from calltui.normalize import format_ts
@@ -183,15 +184,10 @@ def timed_cli(path: Path, *args: str) -> tuple[float, float]:
     """Wall seconds and peak MB of ``calltui --db path ARGS`` in a child process."""
     calltui = Path(sys.executable).with_name("calltui")
     env = {**os.environ, "XDG_CONFIG_HOME": str(path.parent)}  # no user config
-    started = time.perf_counter()
-    child = subprocess.Popen([str(calltui), "--db", str(path), *args], env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"calltui {' '.join(args)} failed: {child.stderr.read().decode()[-500:]}"
-                 if child.stderr else "calltui failed")
-    return seconds, usage.ru_maxrss / 1024
+    done = measure([str(calltui), "--db", str(path), *args], env=env)
+    if done.returncode != 0:
+        sys.exit(f"calltui {' '.join(args)} failed: {done.stderr[-500:]}")
+    return done.seconds, done.peak_mb
 
 
 def main() -> int:
