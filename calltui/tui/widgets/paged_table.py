@@ -82,7 +82,7 @@ class PagedTable(DataTable[Text]):
     GAP = "  "
 
     def __init__(
-        self, source: PageSource, db: Database, *, page_size: int = 200,
+        self, source: PageSource, db: Database, *, page_size: int = 100,
         db_path: Path | None = None,
         id: str | None = None, classes: str | None = None,  # noqa: A002 (Textual's name)
     ) -> None:
