@@ -16,6 +16,7 @@ from calltui import match, store
 from calltui.importer import import_file
 from calltui.match import run_match
 from calltui.models import MatchOptions
+from tests.conftest import SAMPLE_SESSIONS, SAMPLE_TASKS
 
 COOKIES = ["a3f9c2d417e84b0c9d1e5f6a7b8c9d0e", "5be07d1c2a9f4e61b3c8d0a2f4e6a8c1",
            "0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"]
@@ -133,9 +134,6 @@ def test_incremental_equals_full(tmp_path_factory: pytest.TempPathFactory,
         assert _results(incremental) == _results(full)
 
 
-SAMPLES = Path(__file__).parent.parent.parent / "shared" / "samples"
-
-
 def _schema(db: Database, kind: str) -> set[str]:
     return {r[0] for r in db.execute(
         "SELECT name FROM sqlite_master WHERE type = ? AND tbl_name = 'sessions'", [kind])}
@@ -148,28 +146,28 @@ def test_a_big_first_load_sets_triggers_aside_and_the_next_match_is_full(
 
     db = store.open_db(tmp_path / "calltui.db")
     triggers, indexes = _schema(db, "trigger"), _schema(db, "index")
-    import_file(db, SAMPLES / "sf_tasks_page.json")
+    import_file(db, SAMPLE_TASKS)
     assert run_match(db).mode == "full"
     monkeypatch.setattr(importer, "BULK_BYTES", 0)  # the sessions file counts as big
     seen: list[set[str]] = []
     monkeypatch.setattr(importer, "_csv_rows", lambda *a, _real=importer._csv_rows: (
         seen.append(_schema(db, "trigger")), _real(*a))[1])
-    import_file(db, SAMPLES / "biz_sessions.csv")
+    import_file(db, SAMPLE_SESSIONS)
     assert seen == [set()]  # no trigger noted the rows while they were loaded...
     assert (_schema(db, "trigger"), _schema(db, "index")) == (triggers, indexes)
     summary = run_match(db)  # ...so the match after the load is a full one
     assert summary.mode == "full"
     assert summary.by_status["matched"] > 0
     expected = store.open_db(tmp_path / "expected.db")
-    for name in ("sf_tasks_page.json", "biz_sessions.csv"):
-        import_file(expected, SAMPLES / name)
+    for path in (SAMPLE_TASKS, SAMPLE_SESSIONS):
+        import_file(expected, path)
     run_match(expected, full=True)
     assert _results(db) == _results(expected)
 
 
 def test_while_triggers_are_set_aside_every_match_is_full(tmp_path: Path) -> None:
     db = store.open_db(tmp_path / "calltui.db")
-    import_file(db, SAMPLES / "sf_tasks_page.json")  # no sessions yet: unknown cookies
+    import_file(db, SAMPLE_TASKS)  # no sessions yet: unknown cookies
     run_match(db)
     assert store.stored_statuses(db)["00T5g00000AbCdFAAV"] == "unknown_bizible_id"
     store.set_indexes_aside(db, "sessions")  # as a bulk load killed half-way leaves it
