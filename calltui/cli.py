@@ -54,6 +54,9 @@ class Context:
         if not self.db_path.exists():
             fail(f"no database at {self.db_path}: run `calltui demo`, `calltui import FILE...` "
                  "or `calltui sync` first, or pass --db")
+        if self.db_path.is_file() and self.db_path.stat().st_size == 0:
+            fail(f"{self.db_path} is an empty file, not a calltui database: run `calltui "
+                 "import FILE...` or `calltui sync` to fill it, or pass another --db")
         return self.db
 
 
@@ -143,7 +146,9 @@ def import_(ctx: Context, files: tuple[Path, ...], kind: str | None, source_tz: 
     paths, notes, refused = expand_inputs(files)
     for note in notes:
         click.echo(note, err=True)
-    table = Table("file", "kind", "rows", "stored", "rejected", title="Import")
+    table = Table("kind", "rows", "stored", "rejected", title="Import")
+    table.add_column("file", overflow="fold")  # folded, never cut: the name is at the end
+    rejected = 0
     with _progress(err) as progress:
         for path in paths:
             bar = progress.add_task(path.name, total=None)
@@ -159,10 +164,11 @@ def import_(ctx: Context, files: tuple[Path, ...], kind: str | None, source_tz: 
                 continue
             finally:
                 progress.remove_task(bar)
-            table.add_row(r.file, r.kind, str(r.read), str(r.stored), str(r.rejected))
+            table.add_row(r.kind, str(r.read), str(r.stored), str(r.rejected), r.file)
+            rejected += r.rejected
     if table.row_count:
         Console(highlight=False).print(table)
-    if any(True for _ in store.page_rejects(ctx.db, limit=1)):
+    if rejected:
         err.print("Rejected rows are kept with file, line and reason: "
                   "`calltui report rejects`, or the Sync & import log in the app.")
     if table.row_count and not no_match:
@@ -220,7 +226,7 @@ def match(ctx: Context, window_minutes: float | None, anchor: str | None, what_i
         _print_what_if(ctx.existing_db, options, fmt)
         return
     summary = (_match_in_warehouse(ctx, options) if in_warehouse
-               else run_match(ctx.db, options, ctx.config.vendor_rules, full=full))
+               else run_match(ctx.existing_db, options, ctx.config.vendor_rules, full=full))
     Console(highlight=False).print(_summary_table(summary, store.counts_by_flag(ctx.db)))
 
 

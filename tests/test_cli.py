@@ -259,14 +259,45 @@ def test_all_rejected_file_exits_1_and_rejects_are_reported(tmp_path: Path) -> N
                      "reason": "EVENT_DATE: bad timestamp '3/2/2026 12:17'"}]
 
 
-@pytest.mark.parametrize("args", [["report", "calls"], ["explain", "00T5g00000AbCdEAAV"],
-                                  ["report", "rejects"]])
+HINT = "Rejected rows are kept with file, line and reason"
+
+
+def test_the_rejects_hint_follows_this_import_not_earlier_ones(tmp_path: Path) -> None:
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("ID,COOKIE_ID,EVENT_DATE\nS1,a3f9c2d417e84b0c9d1e5f6a7b8c9d0e,3/2/2026\n"
+                     "S2,a3f9c2d417e84b0c9d1e5f6a7b8c9d0e,2026-03-02 12:17:00\n")
+    db = tmp_path / "c.db"
+    first = CliRunner().invoke(cli, ["--db", str(db), "import", str(mixed)])
+    assert first.exit_code == 0 and HINT in first.stderr
+    later = CliRunner().invoke(cli, ["--db", str(db), "import", str(SAMPLE_TASKS)])
+    assert later.exit_code == 0 and HINT not in later.stderr
+    assert len(json.loads(run(db, "report", "rejects", "--format", "json").stdout)) == 1
+
+
+READ_COMMANDS = [["report", "calls"], ["explain", "00T5g00000AbCdEAAV"], ["report", "rejects"],
+                 ["report", "touchpoints"], ["report", "channels"], ["match"],
+                 ["match", "--what-if"]]
+
+
+@pytest.mark.parametrize("args", READ_COMMANDS)
 def test_read_commands_do_not_create_a_database(tmp_path: Path, args: list[str]) -> None:
     db = tmp_path / "typo.db"
     result = CliRunner().invoke(cli, ["--db", str(db), *args])
     assert result.exit_code == 1
     assert result.stderr.startswith(f"error: no database at {db}")
     assert not db.exists()
+
+
+@pytest.mark.parametrize("args", READ_COMMANDS)
+def test_read_commands_leave_an_empty_file_alone(tmp_path: Path, args: list[str]) -> None:
+    db = tmp_path / "empty.db"
+    db.touch()
+    result = CliRunner().invoke(cli, ["--db", str(db), *args])
+    assert result.exit_code == 1
+    assert result.stderr == (f"error: {db} is an empty file, not a calltui database: run "
+                             "`calltui import FILE...` or `calltui sync` to fill it, or pass "
+                             "another --db\n")
+    assert db.stat().st_size == 0 and not Path(f"{db}-wal").exists()
 
 
 @pytest.mark.parametrize("typed", ["00T5g00000AbCdE", "00t5g00000abcdeaav", " 00T5g00000AbCdEAAV "])
