@@ -201,7 +201,8 @@ def _import_warehouse(
         if on_progress:
             on_progress(progress.done, progress.total)
 
-    with store.bulk_load(db, table, big=path.stat().st_size >= BULK_BYTES):
+    with store.bulk_load(db, table, big=path.stat().st_size >= BULK_BYTES,
+                         checkpoint_behind=True):
         csv_rows = _csv_rows(path, kind, progress)
         plan = values_plan(kind, csv_rows.header) if csv_rows is not None else None
         if csv_rows is not None and plan is not None:

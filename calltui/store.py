@@ -445,22 +445,26 @@ def restore_indexes(db: Database) -> None:
 
 
 @contextmanager
-def bulk_load(db: Database, table: str, big: bool) -> Iterator[None]:
+def bulk_load(db: Database, table: str, big: bool,
+              checkpoint_behind: bool = False) -> Iterator[None]:
     """Write a lot into ``table``, fast and still crash-safe.
 
-    The WAL is copied back into the database by a background thread on its own
-    connection (``Checkpointer``) while the load goes on, instead of by the writer
-    every 4 MB, where each copy would hold the load up waiting for the disk. For a
-    ``big`` load into an empty table, the indexes and triggers are set aside and
-    built once at the end, which is faster than keeping them up to date row by row.
-    A load killed half-way is finished by the next one's start.
+    The WAL is copied back into the database once at the end instead of by the
+    writer every 4 MB, where each copy would hold the load up waiting for the disk;
+    with ``checkpoint_behind``, a background thread on its own connection
+    (``Checkpointer``) copies it while the load goes on (faster for a file import,
+    which is busy parsing; slower for a sync, which spends its time waiting on the
+    network and would pay for the thread's copying in CPU). For a ``big`` load
+    into an empty table, the indexes and triggers are set aside and built once at
+    the end, which is faster than keeping them up to date row by row. A load
+    killed half-way is finished by the next one's start.
     """
     saved = db.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
     db.execute("PRAGMA wal_autocheckpoint = 0")
     restore_indexes(db)
     if big and is_empty(db, table):
         set_indexes_aside(db, table)
-    checkpointer = Checkpointer(_db_file(db))
+    checkpointer = Checkpointer(_db_file(db) if checkpoint_behind else None)
     try:
         yield
     finally:
