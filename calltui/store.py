@@ -600,7 +600,9 @@ def swap_in_staged(db: Database, scoped: bool = False) -> None:
         for table in _RESULT_TABLES:
             db.execute(f"DELETE FROM {table}")
     for table in _RESULT_TABLES:
-        db.execute(f"INSERT INTO main.{table} SELECT * FROM temp.staged_{table}")
+        # OR REPLACE: a Task that moved to another cookie between two batches of a full
+        # match is staged twice; the later batch wins (and the move is noted for the next)
+        db.execute(f"INSERT OR REPLACE INTO main.{table} SELECT * FROM temp.staged_{table}")
         db.execute(f"DROP TABLE temp.staged_{table}")
 
 

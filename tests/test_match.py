@@ -181,3 +181,41 @@ def test_while_triggers_are_set_aside_every_match_is_full(tmp_path: Path) -> Non
     [outcome] = db.query("SELECT status, session_id FROM call_outcomes "
                          "WHERE task_id = '00T5g00000AbCdFAAV'")
     assert outcome == {"status": "matched", "session_id": "S-new"}
+
+
+def test_a_task_moved_between_batches_of_a_full_match_is_stored_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = store.open_db(tmp_path / "calltui.db")
+    for path in (SAMPLE_TASKS, SAMPLE_SESSIONS):
+        import_file(db, path)
+    monkeypatch.setattr(match, "BATCH_KEYS", 1)  # every group a batch of its own
+    monkeypatch.setattr(match, "FULL_MATCH_SHARE", 2.0)  # never fall back to a full match
+    real_fill, fills = store.fill_scope, []
+
+    def fill_then_move(*args: Any) -> None:
+        if len(fills) == 1:  # batch 1 is read: move one of its Tasks to a later cookie
+            [task_id] = fills[0][:1]
+            [(cookie,)] = db.execute(
+                "SELECT bizible_id FROM tasks WHERE bizible_id IS NOT NULL AND bizible_id "
+                "NOT IN (SELECT key FROM temp.scope_cookies) LIMIT 1").fetchall()
+            with db.atomic():
+                db.execute("UPDATE tasks SET bizible_id = ?, bizible_id_raw = ? WHERE id = ?",
+                           [cookie, cookie, task_id])
+        real_fill(*args)
+        fills.append([r[0] for r in db.execute("SELECT key FROM temp.scope_tasks")])
+
+    monkeypatch.setattr(store, "fill_scope", fill_then_move)
+    run_match(db, full=True)
+    assert len(fills) > 2 and fills[0][0] in sum(fills[1:], [])  # it was staged twice
+    monkeypatch.setattr(store, "fill_scope", real_fill)
+    assert run_match(db).mode == "incremental"  # the move was noted: the next match mends it
+    expected = store.open_db(tmp_path / "expected.db")
+    expected.execute("ATTACH DATABASE ? AS src", [str(tmp_path / "calltui.db")])
+    with expected.atomic():
+        expected.execute("DELETE FROM tasks")
+        expected.execute("INSERT INTO tasks SELECT * FROM src.tasks")
+        expected.execute("INSERT INTO sessions SELECT * FROM src.sessions")
+    expected.execute("DETACH DATABASE src")
+    run_match(expected, full=True)
+    assert _results(db) == _results(expected)
