@@ -469,6 +469,7 @@ def bulk_load(db: Database, table: str, big: bool,
         yield
     finally:
         checkpointer.stop()
+        db.execute("PRAGMA wal_checkpoint(RESTART)")  # the index build starts a fresh WAL
         restore_indexes(db)
         db.execute(f"PRAGMA wal_autocheckpoint = {int(saved)}")
         db.execute("PRAGMA wal_checkpoint(PASSIVE)")
