@@ -278,9 +278,21 @@ def _emit(
             table.add_row(*(_cell(row[c]) for c in shown))
         else:
             more += 1
-    Console(highlight=False).print(table)
+    _wide_console().print(table)
     if more:
         err.print(f"{more} more rows: use --format csv or json for all of them")
+
+
+def _wide_console() -> Console:
+    """Rich's console; into a file or a pipe (where Rich would assume 80 columns and fold
+    every cell) as wide as the table needs, up to PIPE_WIDTH, unless COLUMNS says."""
+    console = Console(highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = PIPE_WIDTH
+    return console
+
+
+PIPE_WIDTH = 200
 
 
 def _cell(value: Any) -> str:

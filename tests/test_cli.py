@@ -381,3 +381,14 @@ def test_tui_screen_choices_are_the_apps_screens() -> None:
 
     option = next(p for p in cli.commands["tui"].params if p.name == "screen")
     assert tuple(option.type.choices) == SCREEN_NAMES  # type: ignore[attr-defined]
+
+
+def test_a_table_into_a_pipe_keeps_each_value_on_one_line(
+    matched_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    out = run(matched_db, "report", "calls").stdout
+    row = next(line for line in out.splitlines() if "00T5g00000AbCdFAAV" in line)
+    for value in ("2026-03-02T09:19:30.000Z", "matched", "call_time_fallback, type_blank",
+                  "Web Visit", "Social.LinkedIn"):
+        assert value in row
