@@ -7,7 +7,8 @@ import json
 import os
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -47,6 +48,27 @@ class Context:
             except store.StoreError as exc:
                 fail(str(exc))
         return self._db
+
+    @property
+    def opened(self) -> bool:
+        """Whether this command has opened (and so perhaps created) the database."""
+        return self._db is not None
+
+    def discard(self, new_folders: Sequence[Path] = ()) -> None:
+        """Close and delete the database this command created (it holds nothing), and the
+        folders made for it (``new_folders``, innermost first) when they are empty."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.db_path}{suffix}").unlink(missing_ok=True)
+        for folder in new_folders:
+            with suppress(OSError):
+                folder.rmdir()
+
+    def missing_folders(self) -> list[Path]:
+        """The database's folders that do not exist yet, innermost first."""
+        return [p for p in self.db_path.absolute().parents if not p.exists()]
 
     @property
     def existing_db(self) -> Database:
@@ -143,6 +165,7 @@ def import_(ctx: Context, files: tuple[Path, ...], kind: str | None, source_tz: 
     Example: calltui import tasks.json BIZ_SESSIONS.csv.gz 'exports/*.csv.gz'
     """
     tz = _tz(source_tz)
+    new_db, new_folders = not ctx.db_path.exists(), ctx.missing_folders()
     paths, notes, refused = expand_inputs(files)
     for note in notes:
         click.echo(note, err=True)
@@ -176,6 +199,8 @@ def import_(ctx: Context, files: tuple[Path, ...], kind: str | None, source_tz: 
         Console(highlight=False).print(_summary_table(summary, store.counts_by_flag(ctx.db)))
     for message in refused:
         click.echo(f"error: {message}", err=True)
+    if new_db and not table.row_count and ctx.opened and store.is_empty(ctx.db, "rejects"):
+        ctx.discard(new_folders)  # all refused, nothing kept: leave no empty database
     if refused:
         sys.exit(1)
 

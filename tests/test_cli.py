@@ -392,3 +392,30 @@ def test_a_table_into_a_pipe_keeps_each_value_on_one_line(
     for value in ("2026-03-02T09:19:30.000Z", "matched", "call_time_fallback, type_blank",
                   "Web Visit", "Social.LinkedIn"):
         assert value in row
+
+
+def test_an_import_that_refuses_every_file_leaves_no_new_database(tmp_path: Path) -> None:
+    junk = tmp_path / "notes.txt"
+    junk.write_text("just some words\n")
+    db = tmp_path / "new" / "calltui.db"
+    result = CliRunner().invoke(cli, ["--db", str(db), "import", str(junk)])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines()[-1].startswith(f"error: {junk}: ")
+    assert not db.exists() and not Path(f"{db}-wal").exists()
+
+
+def test_an_import_that_refuses_every_file_keeps_an_existing_database(
+    matched_db: Path, tmp_path: Path
+) -> None:
+    junk = tmp_path / "notes.txt"
+    junk.write_text("just some words\n")
+    before = json.loads(run(matched_db, "report", "calls", "--format", "json").stdout)
+    assert CliRunner().invoke(cli, ["--db", str(matched_db), "import", str(junk)]).exit_code == 1
+    assert json.loads(run(matched_db, "report", "calls", "--format", "json").stdout) == before
+
+
+def test_an_import_of_missing_files_creates_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "new" / "calltui.db"
+    result = CliRunner().invoke(cli, ["--db", str(db), "import", str(tmp_path / "nope.csv")])
+    assert result.exit_code == 1
+    assert not db.parent.exists()
