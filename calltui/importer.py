@@ -103,7 +103,7 @@ def import_file(
         else:
             result = _import_rows(db, path, kind, import_id, naive_tz, fields, on_progress)
     except FileRefused as exc:
-        store.finish_import(db, import_id, status="refused", error=str(exc), kind=kind)
+        store.finish_import(db, import_id, status=exc.status, error=str(exc), kind=kind)
         raise
     except BaseException as exc:  # Ctrl-C, a full disk: committed batches stay, say so
         if db.conn.in_transaction:

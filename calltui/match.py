@@ -119,12 +119,12 @@ def run_match(db: Database, options: MatchOptions = MatchOptions(),
         _stage(db, options, outcomes, touches)
         by_status.update(o.status.value for o in outcomes)
         touchpoints += len(touches)
-    calls = sum(by_status.values())
-    _commit(db, options, started, changes.upto, scoped, calls)
+    computed = sum(by_status.values())
+    _commit(db, options, started, changes.upto, scoped, computed)
     if vendor_rules is not None:
         vendors.refresh(db, vendor_rules)
     if not scoped:
-        return MatchSummary(calls, dict(by_status), touchpoints)
+        return MatchSummary(computed, dict(by_status), touchpoints, "full", computed)
     stored = {s.value: 0 for s in Status} | store.counts_by_status(db)
     return MatchSummary(sum(stored.values()), stored,
                         store.count_rows(db, "touchpoints"), "incremental", recomputed)
@@ -200,14 +200,19 @@ def _stage(db: Database, options: MatchOptions, outcomes: Sequence[Outcome],
 
 
 def _commit(db: Database, options: MatchOptions, started: str, changes_upto: int,
-            scoped: bool, calls: int) -> None:
-    """Swap the staged results in and take in the changes they saw, in one transaction."""
+            scoped: bool, computed: int) -> None:
+    """Swap the staged results in and take in the changes they saw, in one transaction.
+
+    The match run's ``calls`` are all the stored outcomes after it (what the screens
+    show), ``recomputed`` those this run computed.
+    """
     with db.atomic():
         store.swap_in_staged(db, scoped)
         store.clear_changes(db, changes_upto)
+        calls = store.count_rows(db, "call_outcomes") if scoped else computed
         store.record_match_run(db, started, calls, options.window_minutes,
                                options.anchor, mode="incremental" if scoped else "full",
-                               options=options_key(options))
+                               options=options_key(options), recomputed=computed)
 
 
 def save_outcomes(db: Database, options: MatchOptions, outcomes: Sequence[Outcome],

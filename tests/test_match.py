@@ -128,6 +128,7 @@ def test_incremental_equals_full(tmp_path_factory: pytest.TempPathFactory,
             assert (summary.calls, summary.by_status, summary.touchpoints) == (
                 expected.calls, expected.by_status, expected.touchpoints)
             assert _results(incremental) == _results(full)
+            assert store.last_match(incremental)["calls"] == expected.calls  # all, not recomputed
         # a full match a group at a time (the smallest batches) gives the same rows too
         patch.setattr(match, "BATCH_KEYS", 1)
         run_match(incremental, options, full=True)

@@ -31,6 +31,7 @@ from calltui.tui.screens import (
 from calltui.tui.screens import detail as detail_module
 from calltui.tui.screens.help import HELP_TEXT, HelpScreen
 from calltui.tui.widgets import BusyBar, PagedTable
+from tests.conftest import SAMPLE_SESSIONS
 
 DATA = Path(__file__).parent / "data"
 SIZE = (140, 40)
@@ -303,6 +304,28 @@ async def test_reload_keeps_the_cursor_on_the_same_task(many_db: Path) -> None:
         assert table.cursor_row == 240
         assert table.loaded == loaded and table.total == 440
         assert len(set(_rows(table))) == table.loaded
+
+
+@pytest.mark.parametrize(("status", "mode", "tasks"), [
+    ("outside_window", "unmatched-calls", ["00T5g00000AbCdEAAV", "00T5g00000AbCdHAAV"]),
+    ("missing_bizible_id", "missing", ["00T5g00000AbCdGAAV"]),
+])
+async def test_enter_on_a_status_opens_its_calls(sample_db: Path, status: str, mode: str,
+                                                 tasks: list[str]) -> None:
+    app = CalltuiApp(sample_db, Config())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")  # a filter left on Unmatched calls is replaced
+        await pilot.pause()
+        assert app.screen.apply_filter("status:call_before_session")  # type: ignore[attr-defined]
+        await pilot.press("1")
+        await pilot.pause()
+        by_status = app.screen.query_one("#by-status", DataTable)
+        by_status.focus()
+        by_status.move_cursor(row=by_status.get_row_index(status))
+        await pilot.press("enter")
+        await _settle(app, pilot)
+        assert app.current_mode == mode
+        assert sorted(_rows(app.screen.query_one(PagedTable))) == tasks
 
 
 # --- workers --------------------------------------------------------------------------------
@@ -713,3 +736,16 @@ async def test_fix_type_asks_first_then_writes_through_the_api(
         assert store.get_outcome(db, "00T5g00000AbCdFAAV")["flags"] == "call_time_fallback"
         backups = list((sample_db.parent / "backups").glob("fix-type-*.jsonl"))
         assert len(backups) == 1
+
+
+def test_a_cancelled_import_is_logged_as_cancelled_not_refused(tmp_path: Path) -> None:
+    db = store.open_db(tmp_path / "c.db")
+
+    def cancel(done: int, total: int) -> None:
+        raise app_module.Cancelled()
+
+    with pytest.raises(app_module.Cancelled):
+        import_file(db, SAMPLE_SESSIONS, on_progress=cancel)
+    last = store.last_import(db)
+    assert last is not None
+    assert (last["status"], last["error"]) == ("cancelled", "cancelled by the user")

@@ -36,6 +36,9 @@ csv.field_size_limit(16 * 1024 * 1024)
 class FileRefused(Exception):
     """The whole file cannot be read as any calltui input; the message is one line."""
 
+    status = "refused"
+    """How the import log records it."""
+
 
 @dataclass
 class Record:

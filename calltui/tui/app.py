@@ -64,7 +64,10 @@ _SCREENS_GROUP = Binding.Group("Screens", compact=True)
 
 
 class Cancelled(FileRefused):
-    """The user cancelled the work (an import records it as refused, a sync as failed)."""
+    """The user cancelled the work: the import log says "cancelled", the sync log "failed"
+    with "cancelled by the user"."""
+
+    status = "cancelled"
 
     def __init__(self) -> None:
         super().__init__("cancelled by the user")

@@ -15,6 +15,7 @@ from calltui.match import live_calls, match_rate
 from calltui.models import Flag, Status
 from calltui.tui.format import short_ts
 from calltui.tui.screens.base import DataScreen
+from calltui.tui.screens.lists import ListScreen
 
 __all__ = ["OverviewScreen", "match_rate"]
 
@@ -102,7 +103,13 @@ class OverviewScreen(DataScreen):
         if table.row_count:
             table.move_cursor(row=min(keep, table.row_count - 1))
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.data_table.id == "by-status" and event.row_key.value in STATUS_MODE:
-            self.app.switch_mode(STATUS_MODE[Status(event.row_key.value)])
+    async def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id != "by-status" or event.row_key.value not in STATUS_MODE:
+            return
+        status = Status(event.row_key.value)
+        mode = STATUS_MODE[status]
+        await self.app.switch_mode(mode)
+        screen = self.app.screen
+        if mode == "unmatched-calls" and isinstance(screen, ListScreen):
+            screen.apply_filter(f"status:{status.value}")  # that status's calls only
 
