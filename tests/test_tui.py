@@ -655,6 +655,21 @@ async def test_sync_failure_is_one_line_and_a_finished_sync_reloads(
             "Synced 3 Tasks (0 deleted, 0 rejected) with 2 API calls. Matched 0 of 0")
 
 
+async def test_sync_without_credentials_is_in_the_sync_log(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("SF_USERNAME", "SF_PASSWORD", "SF_SESSION_ID", "SF_CONSUMER_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    app = CalltuiApp(db_path, Config())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("y")
+        await _settle(app, pilot)
+        assert _last_message(app).startswith("sync failed: no Salesforce credentials")
+    [logged] = store.recent_syncs(store.open_db(db_path), 1)
+    assert (logged["mode"], logged["status"]) == ("login", "failed")
+    assert logged["error"].startswith("no Salesforce credentials: set SF_USERNAME")
+
+
 async def test_help_screen_lists_the_keys(sample_db: Path) -> None:
     app = CalltuiApp(sample_db, Config())
     async with app.run_test(size=(80, 24)) as pilot:

@@ -29,6 +29,7 @@ from calltui import fixtype, store
 from calltui.config import Config
 from calltui.importer import FileRefused, import_file
 from calltui.match import MatchSummary, live_calls, run_match
+from calltui.sf.auth import AuthError
 from calltui.sync import SyncOptions, options_from_config, run_sync
 from calltui.tui.screens import (
     DataScreen,
@@ -292,7 +293,11 @@ class CalltuiApp(App[None]):
         report = self._reporter()
 
         def job(db: Database) -> str:
-            client = make_client(self.state.config)
+            try:
+                client = make_client(self.state.config)
+            except AuthError as exc:  # in the log too, as `calltui sync` does: read it there
+                store.log_failed_sync(db, "login", str(exc))
+                raise
             result = run_sync(db, client, sync_options(self.state.config), on_progress=report)
             summary = self._match(db)
             text = (f"Synced {result.upserted:,} Tasks ({result.deleted:,} deleted, "
