@@ -30,12 +30,20 @@ def _day(key: str, value: str) -> date:
         raise FilterError(f"{key}: {value!r} is not a day like 2026-01-31") from None
 
 
+def _words(text: str) -> list[str]:
+    """Words split at spaces; double quotes group (``type:"Web Visit"``), and an
+    apostrophe is part of its word (``o'brien``)."""
+    lexer = shlex.shlex(text, posix=True)
+    lexer.whitespace_split, lexer.quotes, lexer.escape = True, '"', ""
+    try:
+        return list(lexer)
+    except ValueError:
+        raise FilterError('filter: a " is not closed') from None
+
+
 def parse_filter(text: str, keys: tuple[str, ...] = CALL_KEYS) -> ListFilter:
     """The ``ListFilter`` a filter line asks for; ``FilterError`` names the bad part."""
-    try:
-        words = shlex.split(text)
-    except ValueError as exc:
-        raise FilterError(f"filter: {exc}") from None
+    words = _words(text)
     statuses: list[str] = []
     flags: list[str] = []
     values: dict[str, str] = {}
