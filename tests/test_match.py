@@ -220,3 +220,35 @@ def test_a_task_moved_between_batches_of_a_full_match_is_stored_once(
     expected.execute("DETACH DATABASE src")
     run_match(expected, full=True)
     assert _results(db) == _results(expected)
+
+
+def test_a_match_does_not_hold_the_write_lock_while_it_computes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+    import threading
+
+    path = tmp_path / "calltui.db"
+    db = store.open_db(path)
+    for sample in (SAMPLE_TASKS, SAMPLE_SESSIONS):
+        import_file(db, sample)
+    computing, written = threading.Event(), threading.Event()
+    real_load = match.load_inputs
+
+    def slow_load(*args: Any) -> Any:
+        computing.set()
+        assert written.wait(10), "the other writer never got in"
+        return real_load(*args)
+
+    monkeypatch.setattr(match, "load_inputs", slow_load)
+    worker = threading.Thread(target=lambda: run_match(store.open_db(path), full=True))
+    worker.start()
+    assert computing.wait(10)
+    other = sqlite3.connect(path, timeout=0)  # fails at once if the match held the lock
+    with other:
+        other.execute("UPDATE tasks SET subject = 'written meanwhile'")
+    other.close()
+    written.set()
+    worker.join(10)
+    assert not worker.is_alive()
+    assert store.count_rows(db, "call_outcomes") == 4
