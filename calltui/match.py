@@ -137,8 +137,11 @@ def _incremental_scope(db: Database, options: MatchOptions, changes: store.Chang
     if (full or changes.everything or last is None
             or last.get("options") != options_key(options)):
         return False, 0
-    recomputed = store.set_scope(db, changes)
-    calls = store.count_rows(db, "call_outcomes") + len(changes.tasks)  # at most
+    changed = store.count_changed_tasks(db, changes.upto)
+    calls = store.count_rows(db, "call_outcomes") + changed  # at most
+    if changed > calls * FULL_MATCH_SHARE:
+        return False, 0  # most calls touched (a big import): no need to read which
+    recomputed = store.set_scope(db, store.with_keys(db, changes))
     if recomputed > calls * FULL_MATCH_SHARE:
         return False, 0  # reading everything in one pass is cheaper
     return True, recomputed
@@ -249,10 +252,10 @@ def load_inputs(db: Database, options: MatchOptions) -> Inputs:
     """The calls of the store's scope (``batches``, ``store.set_scope``), their cookies'
     sessions (with last activity for the activity anchor) and form submits."""
     calls = [_call(row) for row in store.load_calls(db, scoped=True)]
-    last = store.load_last_activity(db, scoped=True) if options.anchor == "activity" else {}
+    last = store.load_last_activity(db) if options.anchor == "activity" else {}
     sessions_by_cookie: dict[str, list[WebSession]] = defaultdict(list)
     sessions_by_id: dict[str, WebSession] = {}
-    for row in store.load_call_sessions(db, scoped=True):
+    for row in store.load_call_sessions(db):
         session = _session(row, last.get(row["id"]))
         sessions_by_cookie[session.cookie_id].append(session)
         sessions_by_id[session.session_id] = session

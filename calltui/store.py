@@ -613,7 +613,8 @@ def iter_query(db: Database, sql: str, params: Sequence[Any] = ()) -> Iterator[d
 
 
 # --- reads for the matcher ------------------------------------------------------
-# Each read covers every call cookie, or with ``scoped`` only the scope set by ``set_scope``.
+# The matcher reads the scope set by ``set_scope`` or ``fill_scope``; ``load_calls`` and
+# ``load_call_forms`` also read everything (``scoped=False``, the in-warehouse match).
 
 _CALL_COOKIES = (
     "SELECT DISTINCT bizible_id FROM tasks WHERE is_call = 1 AND bizible_id IS NOT NULL"
@@ -637,21 +638,21 @@ def load_calls(db: Database, scoped: bool = False) -> Iterator[dict[str, Any]]:
     )
 
 
-def load_call_sessions(db: Database, scoped: bool = False) -> Iterator[dict[str, Any]]:
-    """Non-deleted sessions of cookies seen on calls, by cookie, start and ID."""
+def load_call_sessions(db: Database) -> Iterator[dict[str, Any]]:
+    """Non-deleted sessions of the scope's cookies, by cookie, start and ID."""
     return iter_query(
         db,
         "SELECT id, cookie_id, started_at, channel, medium, web_source, source, "
         "campaign_name, campaign, landing_page, referrer_page FROM sessions "
-        f"WHERE is_deleted = 0 AND cookie_id IN ({_cookies(scoped)}) "
+        f"WHERE is_deleted = 0 AND cookie_id IN ({_SCOPE_COOKIES}) "
         "ORDER BY cookie_id, started_at, id",
     )
 
 
-def load_last_activity(db: Database, scoped: bool = False) -> dict[str, str]:
-    """Session ID -> time of its last page view or form submit (sessions of call cookies)."""
+def load_last_activity(db: Database) -> dict[str, str]:
+    """Session ID -> time of its last page view or form submit (the scope's sessions)."""
     out: dict[str, str] = {}
-    sessions = f"SELECT id FROM sessions WHERE cookie_id IN ({_cookies(scoped)})"
+    sessions = f"SELECT id FROM sessions WHERE cookie_id IN ({_SCOPE_COOKIES})"
     for table in ("page_views", "form_submits"):
         sql = (
             f"SELECT session_id, MAX(event_at) AS last FROM {table} "
@@ -688,14 +689,30 @@ class Changes:
 
 
 def pending_changes(db: Database) -> Changes:
+    """How far the changes go and whether they are "everything"; no keys yet (a full
+    match needs none, and after a big load there can be millions: ``with_keys``)."""
     upto = db.execute("SELECT COALESCE(MAX(seq), 0) FROM match_changes").fetchone()[0]
+    everything = triggers_set_aside(db) or db.execute(
+        "SELECT 1 FROM match_changes WHERE kind = 'all' AND seq <= ? LIMIT 1",
+        [upto]).fetchone() is not None
+    return Changes(upto, set(), set(), set(), everything)
+
+
+def count_changed_tasks(db: Database, upto: int) -> int:
+    """How many Tasks were written up to ``upto`` (to see if most calls were touched)."""
+    return int(db.execute("SELECT COUNT(DISTINCT key) FROM match_changes WHERE kind = 'task' "
+                          "AND seq <= ?", [upto]).fetchone()[0])
+
+
+def with_keys(db: Database, changes: Changes) -> Changes:
+    """``changes`` with the Task, cookie and person keys written up to ``changes.upto``."""
     found: dict[str, set[str]] = {"task": set(), "cookie": set(), "person": set(),
                                   "all": set()}
     for kind, key in db.execute(
-            "SELECT DISTINCT kind, key FROM match_changes WHERE seq <= ?", [upto]):
+            "SELECT DISTINCT kind, key FROM match_changes WHERE seq <= ?", [changes.upto]):
         found[kind].add(key)
-    return Changes(upto, found["task"], found["cookie"], found["person"],
-                   everything=bool(found["all"]) or triggers_set_aside(db))
+    return Changes(changes.upto, found["task"], found["cookie"], found["person"],
+                   changes.everything)
 
 
 def clear_changes(db: Database, upto: int) -> None:
