@@ -166,11 +166,13 @@ _WH_TS = re.compile(
 ).fullmatch
 
 
-# For code that inlines the fast paths (records.values_plan): the warehouse form's
-# matcher, the per-date calendar check (True/False; absent until ``to_ts`` saw the date)
-# and the clean-BizibleId matcher.
+# For code that inlines the fast paths (records.values_plan, task_values_plan): the
+# Salesforce and warehouse forms' matchers, the per-date calendar check (True/False;
+# absent until ``to_ts`` or ``date_ok`` saw the date) and the clean-BizibleId matcher.
+SF_TS = _SF_TS
 WAREHOUSE_TS = _WH_TS
 DATE_OK = _DATE_OK
+date_ok = _date_ok
 HEX32 = _HEX32.match
 
 

@@ -18,8 +18,10 @@ from typing import Any, Literal, TypeVar
 from calltui.normalize import (
     DATE_OK,
     HEX32,
+    SF_TS,
     WAREHOUSE_TS,
     BizibleState,
+    date_ok,
     is_blank,
     normalize_bizible_id,
     parse_bool,
@@ -34,6 +36,8 @@ __all__ = [
     "TaskFields",
     "derive_task",
     "task_row",
+    "task_values",
+    "task_values_plan",
     "values_plan",
     "warehouse_row",
     "warehouse_values",
@@ -340,6 +344,130 @@ def derive_task(row: dict[str, Any], fields: TaskFields = TaskFields()) -> dict[
         "call_time_fallback": int(call_field != fields.call_time[0]),
         "is_call": int(is_call),
     }
+
+
+@dataclass(frozen=True)
+class TaskValuesPlan:
+    """How records with one set of keys fill the tasks table, derived columns included:
+    the columns, in the order ``task_values`` gives them, and a converter written for
+    those keys (as ``values_plan`` does for the warehouse tables)."""
+
+    columns: tuple[str, ...]
+    # (record, origin) -> the columns' values; ValueError or KeyError: the long way
+    convert: Callable[[Mapping[str, Any], str | None], list[Any]]
+
+
+_TASK_VALUE_PLANS: dict[tuple[TaskFields, tuple[str, ...]], TaskValuesPlan | None] = {}
+_DERIVED = ("bizible_id", "bizible_state", "call_at", "call_at_field", "call_time_fallback",
+            "is_call", "origin")
+
+
+def task_values_plan(fields: TaskFields, keys: Sequence[str]) -> TaskValuesPlan | None:
+    """The plan for Task records with these keys, or None when the records lack a column
+    ``derive_task`` reads (they are merged with the stored row first) or name one column
+    twice: then each record takes ``task_row`` and ``derive_task``.
+
+    The converter is straight-line code for the usual shapes (text, Salesforce's UTC
+    timestamps, 32-hex BizibleIds); it raises ``ValueError`` for anything else, and the
+    record then takes the long way, which gives the same row or the reason.
+    """
+    cache_key = (fields, tuple(keys))
+    try:
+        return _TASK_VALUE_PLANS[cache_key]
+    except KeyError:
+        pass
+    except TypeError:  # unhashable field names (a bad config): the long way
+        return None
+    plan = _make_task_values_plan(fields, cache_key[1])
+    if len(_TASK_VALUE_PLANS) >= _PLANS_MAX:
+        _TASK_VALUE_PLANS.clear()
+    _TASK_VALUE_PLANS[cache_key] = plan
+    return plan
+
+
+def _make_task_values_plan(fields: TaskFields, keys: tuple[str, ...]) -> TaskValuesPlan | None:
+    steps = _make_plan(fields, keys)
+    if steps is None:
+        return None
+    local = {column: f"c{n}" for n, (_, column, _) in enumerate(steps)}
+    if not local.keys() >= DERIVE_INPUTS | {"id"}:
+        return None
+    try:
+        derive = _derive_code(fields, local)
+    except ValueError:  # a call-time field calltui cannot read: derive_task says so
+        return None
+    body = [f"    if len(r) != {len(keys)}: raise ValueError"]
+    for key, column, _ in steps:
+        body += _task_value_code(repr(key), column, local[column])
+    body.append(f"    if {local['id']} is None or sfid({local['id']}) is None: raise ValueError")
+    body += derive
+    out = [local[column] for _, column, _ in steps]
+    source = ("def convert(r, origin):\n" + "\n".join(body)
+              + f"\n    return [{', '.join(out)}, bid, state, call_at, call_field, fallback,"
+              " is_call, origin]\n")
+    scope: dict[str, Any] = {
+        "UTC": UTC, "BAIL": _BAIL, "sfid": _SF_ID.match, "sf_ts": SF_TS, "date_ok": DATE_OK,
+        "date_check": date_ok, "hex32": HEX32, "norm": normalize_bizible_id,
+        "convert_date": _date_value, "convert_bool": _bool_value, "convert_int": _int_value,
+    }
+    exec(compile(source, "<calltui values plan for tasks>", "exec"), scope)  # noqa: S102
+    columns = (*(column for _, column, _ in steps), *_DERIVED)
+    return TaskValuesPlan(columns, scope["convert"])
+
+
+def _task_value_code(key: str, column: str, name: str) -> list[str]:
+    """One key's conversion: text, a timestamp, or one of ``_CONVERTERS``' values."""
+    lines = [f"    {name} = r[{key}]"]
+    if column in _TS_COLUMNS:
+        return [*lines,
+                f"    if {name} == '': {name} = None",
+                f"    elif {name} is not None:",
+                f"        if {name}.__class__ is not str or sf_ts({name}) is None:"
+                " raise ValueError",
+                f"        if not (date_ok.get({name}[:10]) or date_check({name}[:10])):"
+                " raise ValueError",
+                f"        if len({name}) != 24: {name} = {name}[:23] + 'Z'"]
+    if column in _CONVERTERS:
+        kind = {"activity_date": "date", "is_deleted": "bool"}.get(column, "int")
+        return [*lines, f"    {name} = convert_{kind}({name}, UTC)",
+                f"    if {name} is BAIL: raise ValueError"]
+    return [*lines,
+            f"    if {name}.__class__ is str:",
+            f"        if not {name}: {name} = None",
+            f"    elif {name} is not None: raise ValueError"]
+
+
+def _derive_code(fields: TaskFields, local: Mapping[str, str]) -> list[str]:
+    """``derive_task``'s columns from the converted values."""
+    raw, call_type = local["bizible_id_raw"], local["call_type"]
+    lines = [
+        f"    if {raw} is None: bid, state = None, 'missing'",
+        f"    elif len({raw}) == 32 and hex32({raw}) is not None: bid, state = {raw}, 'ok'",
+        "    else:",
+        f"        bid, state = norm({raw})",
+        "        state = state.value",
+    ]
+    for n, (name, column) in enumerate(_call_time_columns(fields)):
+        fallback = int(name != fields.call_time[0])
+        lines += [f"    {'if' if n == 0 else 'elif'} {local[column]}:",
+                  f"        call_at, call_field, fallback = {local[column]}, {name!r}, {fallback}"]
+    lines += [
+        "    else: raise ValueError",  # no call time: the long way gives the reason
+        f"    is_call = int({local['task_subtype']} == 'Call' or {local['type']} == 'Call'"
+        f" or ({call_type} is not None and {call_type}.strip() != '')"
+        f" or ({raw} is not None and {raw}.strip() != ''))",
+    ]
+    return lines
+
+
+def task_values(plan: TaskValuesPlan, record: Mapping[str, Any], origin: str | None = None
+                ) -> list[Any] | None:
+    """One record's values in ``plan.columns`` order, or None when the record is not of
+    the usual shape: then ``task_row`` and ``derive_task`` give its row or the reason."""
+    try:
+        return plan.convert(record, origin)
+    except (ValueError, KeyError):
+        return None
 
 
 ColumnKind = Literal["text", "ts", "bool", "cookie"]

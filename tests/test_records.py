@@ -149,6 +149,76 @@ def test_derive_task_after_a_planned_row() -> None:
         "bizible_id"] == HEX
 
 
+def long_way_values(record: dict[str, Any], fields: TaskFields) -> dict[str, Any] | None:
+    """``task_row`` then ``derive_task``, as the sync stored every record before plans."""
+    try:
+        return derive_task({**task_row(record, fields), "origin": "salesforce"}, fields)
+    except (RowError, ValueError, TypeError, AttributeError, OverflowError):
+        return None
+
+
+def planned_values(record: dict[str, Any], fields: TaskFields = TaskFields(),
+                   keys: tuple[str, ...] | None = None) -> dict[str, Any] | None:
+    """The values plan's row for ``record``, checked against the long way."""
+    plan = records.task_values_plan(fields, keys or tuple(record))
+    values = records.task_values(plan, record, "salesforce") if plan else None
+    row = None if values is None else dict(zip(plan.columns, values, strict=True))  # type: ignore[union-attr]
+    if row is not None:  # never a row the long way would refuse or store otherwise
+        assert row == long_way_values(record, fields), record
+    return row
+
+
+@pytest.mark.parametrize("base", [REST, BULK], ids=["rest", "bulk"])
+def test_values_plans_give_the_long_ways_row(base: dict[str, Any]) -> None:
+    assert planned_values(base) is not None  # the usual shape takes the plan
+    for key, values in ODD_VALUES.items():
+        for value in values:
+            planned_values({**base, key: value})
+
+
+def test_values_plans_on_random_records_and_fields() -> None:
+    rng = random.Random(11)
+    vendor = TaskFields(bizible_id="Vendor_Cookie__c", call_time=("CompletedDateTime",
+                                                                  "CreatedDate"))
+    shapes = [(REST, TaskFields()), (BULK, TaskFields()),
+              ({k.upper(): v for k, v in BULK.items()}, TaskFields()),
+              ({**{k: v for k, v in REST.items() if k != "bizible2__BizibleId__c"},
+                "Vendor_Cookie__c": HEX.upper()}, vendor)]
+    planned = 0
+    for _ in range(3000):
+        base, fields = rng.choice(shapes)
+        record = dict(base)
+        for _ in range(rng.randrange(4)):
+            name = rng.choice(list(ODD_VALUES))
+            key = next((k for k in record if k.lower() == name.lower()), name)
+            record[key] = rng.choice(ODD_VALUES[name])
+        for name in rng.sample(["CompletedDateTime", "CreatedDate",
+                                "bizible2__Bizible_Touchpoint_Date__c"], rng.randrange(3)):
+            key = next((k for k in record if k.lower() == name.lower()), name)
+            record[key] = rng.choice([None, "", "2026-03-02T13:05:00.000+0000"])
+        planned += planned_values(record, fields, tuple(base)) is not None
+    assert planned > 1000  # most records take the plan; the rest are odd on purpose
+
+
+def test_values_plans_refuse_partial_and_doubled_keys_and_odd_records() -> None:
+    partial = {k: v for k, v in REST.items() if k != "IsDeleted"}
+    assert records.task_values_plan(TaskFields(), tuple(partial)) is None  # merged first
+    assert records.task_values_plan(TaskFields(), (*REST, "ID")) is None
+    plan = records.task_values_plan(TaskFields(), tuple(REST))
+    assert plan is not None and plan.columns[-7:] == (
+        "bizible_id", "bizible_state", "call_at", "call_at_field", "call_time_fallback",
+        "is_call", "origin")
+    assert records.task_values(plan, {**REST, "Extra__c": 1}) is None  # other keys
+    assert records.task_values(plan, partial | {"Other": False}) is None
+    no_time = {**REST, "CreatedDate": None, "bizible2__Bizible_Touchpoint_Date__c": ""}
+    assert records.task_values(plan, no_time) is None  # the long way gives the reason
+    values = records.task_values(plan, {**REST, "CallType": " ", "Type": "Email",
+                                        "TaskSubtype": "Task", "bizible2__BizibleId__c": None})
+    assert values is not None and values[-2] == 0  # not a call
+    cookie = records.task_values(plan, {**REST, "bizible2__BizibleId__c": "undefined"})
+    assert cookie is not None and cookie[-7:-5] == [None, "placeholder"]
+
+
 # --- Salesforce client parsing -------------------------------------------------------
 
 CSV_TEXTS = [
