@@ -205,8 +205,8 @@ def floors(creds_info: dict[str, str], rest_db: Path, workdir: Path) -> tuple[fl
     """CPU microseconds per record spent outside calltui's Python code, on this machine.
 
     SQLite: the REST run's stored rows upserted again, in the same order, into a fresh
-    database (same schema and pragmas), already as tuples, 2,000 to a transaction, with
-    the indexes built at the end as a first big sync does.
+    database (same schema and pragmas), already as tuples, ``COMMIT_ROWS`` to a
+    transaction, with the indexes built at the end as a first big sync does.
     JSON: decoding one REST page with ``json.loads``. Only a different schema (fewer
     indexes during a full sync), connection pragmas or JSON library could lower these.
     """
@@ -216,6 +216,7 @@ def floors(creds_info: dict[str, str], rest_db: Path, workdir: Path) -> tuple[fl
     from calltui.sf.auth import Credentials
     from calltui.sf.client import SalesforceClient
     from calltui.sf.soql import TaskQuery
+    from calltui.sync import COMMIT_ROWS
 
     source = store.open_db(rest_db)
     cursor = source.conn.execute("SELECT * FROM tasks ORDER BY rowid")  # as the sync wrote
@@ -226,9 +227,9 @@ def floors(creds_info: dict[str, str], rest_db: Path, workdir: Path) -> tuple[fl
            f"ON CONFLICT (id) DO UPDATE SET {updates}")
     cpu, count = 0.0, 0
     cpu0 = time.process_time()
-    with store.bulk_load(target, "tasks", big=True):  # as a first big sync loads
+    with store.bulk_load(target, "tasks", big=True, checkpoints="writer"):  # as a sync loads
         cpu += time.process_time() - cpu0
-        while rows := cursor.fetchmany(REST_PAGE):
+        while rows := cursor.fetchmany(COMMIT_ROWS):
             cpu0 = time.process_time()
             with target.atomic():
                 target.conn.executemany(sql, rows)

@@ -202,7 +202,7 @@ def _import_warehouse(
             on_progress(progress.done, progress.total)
 
     with store.bulk_load(db, table, big=path.stat().st_size >= BULK_BYTES,
-                         checkpoint_behind=True):
+                         checkpoints="behind"):
         csv_rows = _csv_rows(path, kind, progress)
         plan = values_plan(kind, csv_rows.header) if csv_rows is not None else None
         if csv_rows is not None and plan is not None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
 from sqlite_utils import Database
@@ -444,27 +444,37 @@ def restore_indexes(db: Database) -> None:
             db.execute("DELETE FROM pending_indexes WHERE name = ?", [name])
 
 
+Checkpoints = Literal["end", "behind", "writer"]
+
+
 @contextmanager
 def bulk_load(db: Database, table: str, big: bool,
-              checkpoint_behind: bool = False) -> Iterator[None]:
+              checkpoints: Checkpoints = "end") -> Iterator[None]:
     """Write a lot into ``table``, fast and still crash-safe.
 
-    The WAL is copied back into the database once at the end instead of by the
-    writer every 4 MB, where each copy would hold the load up waiting for the disk;
-    with ``checkpoint_behind``, a background thread on its own connection
-    (``Checkpointer``) copies it while the load goes on (faster for a file import,
-    which is busy parsing; slower for a sync, which spends its time waiting on the
-    network and would pay for the thread's copying in CPU). For a ``big`` load
-    into an empty table, the indexes and triggers are set aside and built once at
-    the end, which is faster than keeping them up to date row by row. A load
-    killed half-way is finished by the next one's start.
+    ``checkpoints`` says who copies the WAL back into the database file while the
+    load goes on:
+
+    * ``"end"``: no one; it is copied once at the end instead of by the writer every
+      4 MB, where each copy holds the load up waiting for the disk;
+    * ``"behind"``: a background thread on its own connection (``Checkpointer``);
+      faster for a file import, which is busy parsing, but its copying is CPU the
+      process spends;
+    * ``"writer"``: SQLite's own, after a commit that leaves more than 4 MB in the WAL;
+      best for a sync, which commits every few pages: the WAL stays small and its
+      file pages are written over again instead of new ones being taken each time.
+
+    For a ``big`` load into an empty table, the indexes and triggers are set aside
+    and built once at the end, which is faster than keeping them up to date row by
+    row. A load killed half-way is finished by the next one's start.
     """
     saved = db.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
-    db.execute("PRAGMA wal_autocheckpoint = 0")
+    if checkpoints != "writer":
+        db.execute("PRAGMA wal_autocheckpoint = 0")
     restore_indexes(db)
     if big and is_empty(db, table):
         set_indexes_aside(db, table)
-    checkpointer = Checkpointer(_db_file(db) if checkpoint_behind else None)
+    checkpointer = Checkpointer(_db_file(db) if checkpoints == "behind" else None)
     try:
         yield
     finally:

@@ -9,7 +9,7 @@ Deletions come through ``queryAll`` with ``IsDeleted = true``. Above
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,7 +19,7 @@ from sqlite_utils import Database
 from calltui import store
 from calltui.importer import store_tasks
 from calltui.normalize import format_ts, parse_ts
-from calltui.records import RowError, TaskFields, task_row
+from calltui.records import RowError, TaskFields, TaskValuesPlan, task_row, task_values_plan
 from calltui.sf.client import FieldError, SalesforceClient
 from calltui.sf.soql import DEFAULT_CALL_FILTER, TaskQuery
 
@@ -29,6 +29,9 @@ ProgressFn = Callable[[int, int], None]
 ORIGIN = "salesforce"
 # A first sync of at least this many Tasks builds the indexes once, at the end.
 BULK_LOAD_ROWS = 20_000
+# Pages are committed together until they hold this many rows: each commit writes every
+# index page it touched to the WAL, and Tasks in SystemModstamp order touch most of them.
+COMMIT_ROWS = 20_000
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,8 @@ def run_sync(db: Database, client: SalesforceClient, options: SyncOptions = Sync
         _sync_deleted(db, client, result.soql[0], options.fields, result)
         pages = (client.bulk_query(result.soql[1], poll=options.bulk_poll_seconds)
                  if use_bulk else client.iter_query(result.soql[1]))
-        with store.bulk_load(db, "tasks", big=result.count >= BULK_LOAD_ROWS):
+        with store.bulk_load(db, "tasks", big=result.count >= BULK_LOAD_ROWS,
+                             checkpoints="writer"):
             _sync_pages(db, pages, options.fields, result, watermarks=not use_bulk,
                         on_progress=on_progress)
         with db.atomic():
@@ -141,10 +145,10 @@ def _finish(db: Database, log_id: int, client: SalesforceClient, calls_before: i
         usage_before=result.usage_before, usage_after=result.usage_after)
 
 
-def _rows(records: list[dict[str, Any]], fields: TaskFields, first: int,
-          result: SyncResult) -> tuple[list[tuple[int, dict[str, Any]]], list[dict[str, Any]]]:
+def _rows(records: Iterable[tuple[int, dict[str, Any]]], fields: TaskFields
+          ) -> tuple[list[tuple[int, dict[str, Any]]], list[dict[str, Any]]]:
     rows, rejects = [], []
-    for position, record in enumerate(records, start=first):
+    for position, record in records:
         try:
             row = task_row(record, fields)  # a new dict, ours to extend
             row["origin"] = ORIGIN
@@ -154,6 +158,22 @@ def _rows(records: list[dict[str, Any]], fields: TaskFields, first: int,
     return rows, rejects
 
 
+def _planned(records: list[dict[str, Any]], fields: TaskFields, first: int
+             ) -> tuple[TaskValuesPlan | None, list[list[Any]], list[tuple[int, dict[str, Any]]]]:
+    """The page's records of the usual shape as value lists, by the page's plan; the
+    others, with their positions, for ``task_row`` and ``derive_task``."""
+    plan = task_values_plan(fields, tuple(records[0])) if records else None
+    if plan is None:
+        return None, [], list(enumerate(records, start=first))
+    convert, values, rest = plan.convert, [], []
+    for position, record in enumerate(records, start=first):
+        try:
+            values.append(convert(record, ORIGIN))
+        except (ValueError, KeyError):
+            rest.append((position, record))
+    return plan, values, rest
+
+
 def _reject(position: int, reason: str, record: dict[str, Any] | None) -> dict[str, Any]:
     return {"file": "salesforce:Task", "line": position, "kind": "tasks", "reason": reason,
             "raw": str((record or {}).get("Id", ""))}
@@ -161,12 +181,15 @@ def _reject(position: int, reason: str, record: dict[str, Any] | None) -> dict[s
 
 def _store_page(db: Database, records: list[dict[str, Any]], fields: TaskFields,
                 result: SyncResult, first: int) -> int:
-    rows, rejects = _rows(records, fields, first, result)
+    plan, values, rest = _planned(records, fields, first)
+    if plan is not None and values:
+        store.upsert_values(db, "tasks", plan.columns, values)
+    rows, rejects = _rows(rest, fields)
     stored, bad = store_tasks(db, rows, fields)
     rejects.extend(_reject(position, reason, None) for position, reason in bad)
     store.add_rejects(db, 0, rejects)
     result.rejected += len(rejects)
-    return stored
+    return len(values) + stored
 
 
 def _sync_deleted(db: Database, client: SalesforceClient, soql: str, fields: TaskFields,
@@ -178,14 +201,33 @@ def _sync_deleted(db: Database, client: SalesforceClient, soql: str, fields: Tas
 
 def _sync_pages(db: Database, pages: Iterator[list[dict[str, Any]]], fields: TaskFields,
                 result: SyncResult, watermarks: bool, on_progress: ProgressFn | None) -> None:
-    seen = 0
-    for records in pages:
+    """Store the pages, committing them with their watermark every ``COMMIT_ROWS`` rows.
+
+    A page's rows, its rejects and the watermark after it always commit together. When
+    fetching a page fails, the pages already stored are committed before the error
+    goes on, so the next run resumes after them.
+    """
+    seen, failure, done = 0, None, False
+    while not done:
         with db.atomic():
-            result.upserted += _store_page(db, records, fields, result, seen + 1)
-            if watermarks and records:
-                last = records[-1].get("SystemModstamp")
-                if last:
-                    store.set_watermark(db, format_ts(parse_ts(last)))
-        seen += len(records)
-        if on_progress:
-            on_progress(seen, result.count)
+            pending = 0
+            while pending < COMMIT_ROWS:
+                try:
+                    records = next(pages)
+                except StopIteration:
+                    done = True
+                    break
+                except Exception as exc:  # noqa: BLE001 - raised again once the rest is kept
+                    failure, done = exc, True
+                    break
+                result.upserted += _store_page(db, records, fields, result, seen + 1)
+                if watermarks and records:
+                    last = records[-1].get("SystemModstamp")
+                    if last:
+                        store.set_watermark(db, format_ts(parse_ts(last)))
+                seen += len(records)
+                pending += len(records)
+                if on_progress:
+                    on_progress(seen, result.count)
+    if failure is not None:
+        raise failure

@@ -94,7 +94,7 @@ def test_a_bulk_load_copies_the_wal_back_while_it_writes(tmp_path: Path) -> None
     db = store.open_db(path)
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     start = path.stat().st_size
-    with store.bulk_load(db, "sessions", big=False, checkpoint_behind=True):
+    with store.bulk_load(db, "sessions", big=False, checkpoints="behind"):
         with db.atomic():
             db.conn.executemany(
                 "INSERT INTO sessions (id, cookie_id, started_at) VALUES (?, ?, ?)",

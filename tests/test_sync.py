@@ -362,6 +362,43 @@ def test_request_limit_stops_and_keeps_committed_pages(org: FakeOrg, db: Databas
     assert resumed.mode == "incremental" and store.count_rows(db, "tasks") == 1000
 
 
+def test_pages_commit_together_every_commit_rows_and_a_failure_keeps_them(
+    org: FakeOrg, db: Database, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import calltui.sync as sync_module
+
+    monkeypatch.setattr(sync_module, "COMMIT_ROWS", 500)  # pages of 200: commit after 3
+    org.add_tasks([call_task(i, NOW - timedelta(hours=1, seconds=i)) for i in range(1000)])
+    reader = store.open_db(db_path)  # sees only what is committed
+    seen: list[tuple[int, int, str | None]] = []
+
+    def progress(done: int, total: int) -> None:
+        seen.append((done, store.count_rows(reader, "tasks"), store.get_watermark(reader)))
+
+    client = client_for(org)
+    run_sync(db, client, SyncOptions(bulk_poll_seconds=0.0), now=NOW, on_progress=progress)
+    assert [(done, rows) for done, rows, _ in seen] == [
+        (200, 0), (400, 0), (600, 0), (800, 600), (1000, 600)]
+    # Committed with the first three pages: the 600th oldest SystemModstamp (i = 400).
+    assert seen[3][2] == (NOW - timedelta(hours=1, seconds=400)).strftime(
+        "%Y-%m-%dT%H:%M:%S.000Z")
+    assert store.count_rows(reader, "tasks") == 1000
+
+    # A failed fetch commits the pages already stored (fewer than COMMIT_ROWS rows) with
+    # their watermark. 450 Tasks changed in the next window: pages of 200, 200 and 50.
+    seen.clear()
+    changed = NOW - timedelta(minutes=10)
+    org.add_tasks([call_task(2000 + i, changed + timedelta(seconds=i)) for i in range(450)])
+    org.faults.request_limit_exceeded_after = org.api_calls + 5  # the third page fails
+    with pytest.raises(ApiLimitError):
+        run_sync(db, client, SyncOptions(bulk_poll_seconds=0.0), now=NOW, on_progress=progress)
+    assert [(done, rows) for done, rows, _ in seen] == [(200, 1000), (400, 1000)]
+    assert store.count_rows(reader, "tasks") == 1400
+    assert store.get_watermark(reader) == (changed + timedelta(seconds=399)).strftime(
+        "%Y-%m-%dT%H:%M:%S.000Z")
+    reader.close()
+
+
 def test_missing_bizible_field_is_explained(org: FakeOrg, db: Database) -> None:
     org.faults.hide_field = "bizible2__BizibleId__c"
     with pytest.raises(FieldError) as info:
