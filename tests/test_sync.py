@@ -274,6 +274,23 @@ def test_bulk_above_the_threshold(org: FakeOrg, db: Database) -> None:
     assert store.recent_syncs(db)[0]["mode"] == "full bulk"
 
 
+def test_bulk_pages_are_handed_on_in_slices_and_counted(
+    org: FakeOrg, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import calltui.sf.client as client_module
+
+    monkeypatch.setattr(client_module, "BULK_SLICE", 7)
+    org.add_tasks([call_task(i, NOW - timedelta(hours=2, seconds=i)) for i in range(30)])
+    client = client_for(org)
+    pages = list(client.bulk_query("SELECT Id, Subject FROM Task", page_size=20, poll=0.0))
+    assert [len(p) for p in pages] == [7, 7, 6, 7, 3]  # results pages of 20 and 10
+    assert sorted(int(r["Subject"].split()[1]) for p in pages for r in p) == list(range(30))
+    done: list[int] = []
+    run_sync(db, client, SyncOptions(bulk_threshold=1, bulk_poll_seconds=0.0), now=NOW,
+             on_progress=lambda seen, total: done.append(seen))
+    assert done == [7, 14, 21, 28, 30] and store.count_rows(db, "tasks") == 30
+
+
 def test_bulk_csv_quirks_round_trip(org: FakeOrg, db: Database) -> None:
     """Field reports 1 and 2: blanks, the text null, CR LF, doubled quotes, UTF-8."""
     org.add_tasks([
@@ -422,6 +439,21 @@ def test_done_without_next_url_is_an_error(org: FakeOrg, db: Database) -> None:
     with pytest.raises(SyncError, match="gave no nextRecordsUrl"):
         sync(db, client_for(org))
     assert store.get_watermark(db) != "2026-03-10T11:58:00.000Z"
+
+
+def test_a_page_that_is_not_json_stops_with_one_line_and_keeps_the_pages_before(
+    org: FakeOrg, db: Database
+) -> None:
+    org.add_tasks([call_task(i, NOW - timedelta(hours=1, seconds=i)) for i in range(500)])
+    org.faults.rest_html_page_at = 400  # the third page: a proxy's HTML, status 200
+    with pytest.raises(SyncError, match=r"^query: Salesforce answered a page that is not JSON "
+                                        r"\(Expecting value: line 1 column 1 \(char 0\)\)$"):
+        sync(db, client_for(org))
+    assert store.count_rows(db, "tasks") == 400
+    assert store.recent_syncs(db)[0]["status"] == "failed"
+    org.faults.rest_html_page_at = None
+    assert sync(db, client_for(org)).mode == "incremental"
+    assert store.count_rows(db, "tasks") == 500
 
 
 def test_rest_pages_follow_next_records_url_only(db: Database) -> None:

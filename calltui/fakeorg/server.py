@@ -63,6 +63,8 @@ class Faults:
     unreadable_field: str | None = None  # describe lists it; queries get INVALID_FIELD
     bulk_missing_locator: bool = False  # bulk result pages lack the Sforce-Locator header
     rest_done_without_next: bool = False  # a non-final page says done=false, no nextRecordsUrl
+    # the REST page starting at this offset answers 200 with a proxy's HTML page, not JSON
+    rest_html_page_at: int | None = None
     bulk_polls_in_progress: int = 0  # job polls answering InProgress before JobComplete
     # composite/sobjects updates refuse these Task Ids: Id -> (statusCode, message)
     reject_update_ids: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -666,6 +668,9 @@ def _query_page(org: FakeOrg, request: DataRequest, endpoint: str, locator: str,
     next_url = None
     if end < len(rows):
         next_url = f"/services/data/v{request.version}/{endpoint}/{locator}-{end}"
+    if org.faults.rest_html_page_at == offset:
+        return Response(200, b"<html><body>Access denied by proxy</body></html>",
+                        "text/html;charset=UTF-8")
     body = wire.query_page(len(rows), rows[offset:end], next_url)
     if next_url is not None and org.faults.rest_done_without_next:
         del body["nextRecordsUrl"]

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import time
 from collections.abc import Callable, Iterator
+from itertools import islice
 from typing import Any, TypeVar
 
 import requests
@@ -35,6 +37,7 @@ from calltui.sf.transport import EndpointSession
 __all__ = ["ApiLimitError", "FieldError", "SalesforceClient", "SyncError"]
 
 T = TypeVar("T")
+BULK_SLICE = 2_000  # Bulk records handed on at a time (a REST page's worth)
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 
 
@@ -185,7 +188,7 @@ class SalesforceClient:
         """
         endpoint = "queryAll/" if include_deleted else "query/"
         page = self._call("query", lambda sf: _json_page(sf._call_salesforce(
-            "GET", sf.base_url + endpoint, name="query", params={"q": soql})))
+            "GET", sf.base_url + endpoint, name="query", params={"q": soql}, stream=True)))
         while True:
             yield [_plain(r) for r in page.get("records", [])]
             if page.get("done", True):
@@ -198,7 +201,12 @@ class SalesforceClient:
 
     def bulk_query(self, soql: str, include_deleted: bool = False, page_size: int = 50_000,
                    poll: float = 1.0) -> Iterator[list[dict[str, Any]]]:
-        """Bulk API 2.0 query: pages of records parsed from CSV, checked against the counts."""
+        """Bulk API 2.0 query: records parsed from CSV, checked against the counts.
+
+        A results page of up to ``page_size`` records is handed on ``BULK_SLICE`` records
+        at a time, parsed as they are handed on: a page of 50,000 parsed at once would
+        hold some 200 MB.
+        """
         base = f"https://{self.sf.sf_instance}/services/data/v{self.creds.api_version}/jobs/query"
         operation = "queryAll" if include_deleted else "query"
         job = self._bulk("bulk create", "POST", base, json={
@@ -212,10 +220,13 @@ class SalesforceClient:
                 params["locator"] = locator
             response = self._bulk("bulk results", "GET", f"{base}/{job['id']}/results",
                                   params=params, headers={"Accept": "text/csv"})
-            records = _parse_csv(response.content.decode("utf-8"))
-            _check_page(response, records)
-            seen += len(records)
-            yield records
+            rows = _csv_records(response.content.decode("utf-8"))
+            in_page = 0
+            while records := list(islice(rows, BULK_SLICE)):
+                in_page += len(records)
+                yield records
+            _check_page(response, in_page)
+            seen += in_page
             if "Sforce-Locator" not in response.headers:
                 raise SyncError("bulk results: a page came without a Sforce-Locator header; "
                                 "stopped so as not to sync short")
@@ -253,43 +264,68 @@ class SalesforceClient:
         return self._call(what, call)
 
 
-def _check_page(response: requests.Response, records: list[dict[str, Any]]) -> None:
+def _check_page(response: requests.Response, count: int) -> None:
     declared = response.headers.get("Sforce-NumberOfRecords")
-    if declared is not None and int(declared) != len(records):
-        raise SyncError(f"bulk results: page declares {declared} records but holds "
-                        f"{len(records)}")
+    if declared is not None and int(declared) != count:
+        raise SyncError(f"bulk results: page declares {declared} records but holds {count}")
 
 
 def _parse_csv(text: str) -> list[dict[str, Any]]:
+    """Rows as ``csv.DictReader`` gives them."""
+    return list(_csv_records(text))
+
+
+def _csv_records(text: str) -> Iterator[dict[str, Any]]:
     """Rows as ``csv.DictReader`` gives them, built without its per-row overhead."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(_lines(text))
     header = next(reader, None)
     if header is None:
-        return []
+        return
     width = len(header)
-    records = []
     for row in reader:
         if len(row) == width:
-            records.append(dict(zip(header, row, strict=True)))
+            yield dict(zip(header, row, strict=True))
         elif row:  # DictReader skips blank lines and pads or collects ragged rows
             record: dict[Any, Any] = dict(zip(header, row, strict=False))
             if len(row) > width:
                 record[None] = row[width:]
             else:
                 record.update((key, None) for key in header[len(row):])
-            records.append(record)
-    return records
+            yield record
+
+
+def _lines(text: str) -> Iterator[str]:
+    """``io.StringIO(text, newline="")``'s lines, without its copy of the text (four bytes
+    a character) when the text has no carriage return, as Bulk API's LF pages have not."""
+    if "\r" in text:
+        yield from io.StringIO(text, newline="")
+        return
+    start, find = 0, text.find
+    while (end := find("\n", start)) >= 0:
+        yield text[start:end + 1]
+        start = end + 1
+    if start < len(text):
+        yield text[start:]
 
 
 def _json_page(response: requests.Response) -> dict[str, Any]:
-    page: dict[str, Any] = response.json()
+    """A query page's JSON, its body read in one piece (asked for with ``stream=True``:
+    ``response.content`` would read it in 10 KB pieces and copy them together)."""
+    body = b"".join(response.iter_content(chunk_size=None))
+    try:
+        page = json.loads(body)
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise SyncError(f"query: Salesforce answered a page that is not JSON ({exc})") from None
+    if not isinstance(page, dict):
+        raise SyncError(f"query: Salesforce answered a page that is not a JSON object "
+                        f"({type(page).__name__})")
     return page
 
 
 def _query_more(next_url: str) -> Callable[[Salesforce], dict[str, Any]]:
     def call(sf: Salesforce) -> dict[str, Any]:
         url = f"https://{sf.sf_instance}{next_url}"  # as sf.query_more(identifier_is_url=True)
-        return _json_page(sf._call_salesforce("GET", url, name="query_more"))
+        return _json_page(sf._call_salesforce("GET", url, name="query_more", stream=True))
     return call
 
 
