@@ -408,7 +408,7 @@ def _make_task_values_plan(fields: TaskFields, keys: tuple[str, ...]) -> TaskVal
     scope: dict[str, Any] = {
         "UTC": UTC, "BAIL": _BAIL, "sfid": _SF_ID.match, "sf_ts": SF_TS, "date_ok": DATE_OK,
         "date_check": date_ok, "hex32": HEX32, "norm": normalize_bizible_id,
-        "convert_date": _date_value, "convert_bool": _bool_value, "convert_int": _int_value,
+        "ascii_date": _ASCII_DATE, "convert_int": _int_value,
     }
     exec(compile(source, "<calltui values plan for tasks>", "exec"), scope)  # noqa: S102
     columns = (*(column for _, column, _ in steps), *_DERIVED)
@@ -427,9 +427,18 @@ def _task_value_code(key: str, column: str, name: str) -> list[str]:
                 f"        if not (date_ok.get({name}[:10]) or date_check({name}[:10])):"
                 " raise ValueError",
                 f"        if len({name}) != 24: {name} = {name}[:23] + 'Z'"]
+    if column == "activity_date":
+        return [*lines,
+                f"    if {name} == '': {name} = None",
+                f"    elif {name} is not None and ({name}.__class__ is not str"
+                f" or ascii_date({name}) is None): raise ValueError"]
+    if column == "is_deleted":
+        return [*lines,
+                f"    if {name} is False or {name} is None or {name} == 'false': {name} = 0",
+                f"    elif {name} is True or {name} == 'true': {name} = 1",
+                "    else: raise ValueError"]
     if column in _CONVERTERS:
-        kind = {"activity_date": "date", "is_deleted": "bool"}.get(column, "int")
-        return [*lines, f"    {name} = convert_{kind}({name}, UTC)",
+        return [*lines, f"    {name} = convert_int({name}, UTC)",
                 f"    if {name} is BAIL: raise ValueError"]
     return [*lines,
             f"    if {name}.__class__ is str:",

@@ -230,6 +230,9 @@ CSV_TEXTS = [
     '"Id","Id"\n"1","2"\n"3"\n',
     '\ufeff"Id","Subject"\r\n"00T1","a ""quoted"" word"\r\n',
     "\n\"Id\"\n\"1\"\n",
+    '"Id","Subject"\n"00T1","no newline at the end"',
+    'Id,Subject\n00T1,a\rb\n00T2,"c\rd"\n',  # a carriage return: the StringIO way
+    '"Id","Subject"\n"00T1","\u2028 \x0c \x1c"\n',  # not line ends for csv
 ]
 
 
