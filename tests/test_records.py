@@ -20,7 +20,7 @@ from sqlite_utils import Database
 
 from calltui import records, store
 from calltui.records import RowError, TaskFields, _task_row, derive_task, task_row
-from calltui.sf.client import _parse_csv, _plain
+from calltui.sf.client import _decode_json, _parse_csv, _plain
 
 HEX = "a3f9c2d417e84b0c9d1e5f6a7b8c9d0e"
 REST = {  # a REST query record, attributes already stripped
@@ -240,6 +240,31 @@ CSV_TEXTS = [
 def test_parse_csv_matches_dictreader(text: str) -> None:
     expected = [dict(row) for row in csv.DictReader(io.StringIO(text, newline=""))]
     assert _parse_csv(text) == expected
+
+
+@pytest.mark.parametrize("body", [
+    b'{"totalSize": 1, "done": true, "records": [{"Id": "00T1", "Subject": "caf\xc3\xa9"}]}',
+    b'{"a": NaN, "b": -Infinity}',  # json reads these; orjson does not
+    b'{"big": 123456789012345678901234567890, "f": 1e400}',
+    b'{"lone": "\\ud800", "pair": "\\ud83d\\ude00"}',
+    b'{"k": 1, "k": 2}',
+    b'\xef\xbb\xbf{"bom": 1}',
+])
+def test_query_pages_decode_as_json_does(body: bytes) -> None:
+    try:
+        expected = json.loads(body)
+    except ValueError:
+        with pytest.raises(ValueError):  # what json refuses stays refused
+            _decode_json(body)
+        return
+    got = _decode_json(body)
+    assert json.dumps(got) == json.dumps(expected)  # NaN != NaN, so compare the text
+
+
+@pytest.mark.parametrize("body", [b"", b"<html>proxy</html>", b'{"a": ', b'\xff\xfe'])
+def test_what_is_not_json_is_refused_by_both(body: bytes) -> None:
+    with pytest.raises(ValueError):
+        _decode_json(body)
 
 
 def test_plain_drops_attributes_only() -> None:
