@@ -16,10 +16,17 @@ it is what the 50,000 records/s target is about. Wall records/s is printed too,
 but it also contains the fake org's time to build responses (the client waits for
 them), so it depends on the machine's spare cores more than on calltui.
 
+One untimed REST sync warms the process up first: on this kind of machine (a VM
+that hands free memory back to its host) the first few hundred MB a process
+writes cost several microseconds a record more than any later ones, whichever
+mode comes first. Its figure is printed, marked as not counted. Then REST and
+Bulk alternate, ``--repeat`` times each (3), each into a fresh database; a mode's
+headline is the median of its runs, and every run is printed.
+
 Checks (exit status 1 if any fails):
 
 * every Task arrived: the fresh database holds exactly ``n`` tasks, none rejected;
-* client CPU records/s >= 50,000 for each mode;
+* client CPU records/s >= 50,000 for each mode (the median of its runs);
 * REST: API calls <= ceil(n / 2000) + 3 (describe, count, deleted-records query,
   then one call per 2,000-record page);
 * Bulk: API calls <= ceil(n / 50000) + 5 (describe, count, deleted-records query,
@@ -29,9 +36,11 @@ Checks (exit status 1 if any fails):
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import multiprocessing
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -141,6 +150,9 @@ def serve_org(n: int, seed: int, conn: Connection) -> None:
 # ----------------------------------------------------------------- the client side
 
 
+_RUNS = itertools.count(1)
+
+
 @dataclass
 class Run:
     mode: str
@@ -175,7 +187,7 @@ def run_one(mode: str, n: int, creds_info: dict[str, str], conn: Connection,
                         username=creds_info["username"], password=creds_info["password"],
                         security_token=creds_info["security_token"])
     client = SalesforceClient(creds)
-    db = store.open_db(workdir / f"{mode.lower()}.db")
+    db = store.open_db(workdir / f"{mode.lower()}-{next(_RUNS)}.db")
     if mode == "REST":
         # The default bulk_threshold (50,000) would send 200,000 Tasks to Bulk; keep it as
         # the default unless n is above it, so this run always pages through REST.
@@ -256,12 +268,12 @@ def floors(creds_info: dict[str, str], rest_db: Path, workdir: Path) -> tuple[fl
     return sqlite_us, best / max(records, 1) * 1e6
 
 
-def report(run: Run, n: int) -> list[str]:
-    """Print one mode's figures; return the checks it failed."""
+def report(run: Run, n: int, label: str = "") -> list[str]:
+    """Print one run's figures; return the checks it failed (the rate is checked apart)."""
     ratio = run.cpu_rate / TARGET
-    print(f"{run.mode}: {run.records} records, client {run.cpu_rate:,.0f} rec/s "
+    print(f"{label or run.mode}: {run.records} records, client {run.cpu_rate:,.0f} rec/s "
           f"({ratio:.2f}x target {TARGET:,}), {run.api_calls} API calls (budget {run.budget})")
-    print(f"    CPU {run.cpu:.2f} s (headline, client process only); wall {run.wall:.2f} s = "
+    print(f"    CPU {run.cpu:.2f} s (client process only); wall {run.wall:.2f} s = "
           f"{run.wall_rate:,.0f} rec/s (includes waiting for the org); "
           f"sync mode {run.log_mode!r} (bulk_threshold {run.threshold:,}); "
           f"{run.stored} rows stored, {run.rejected} rejected; "
@@ -270,8 +282,6 @@ def report(run: Run, n: int) -> list[str]:
     if run.records != n or run.stored != n or run.rejected:
         failed.append(f"{run.mode}: expected {n} stored, got {run.records} upserted, "
                       f"{run.stored} in the table, {run.rejected} rejected")
-    if run.cpu_rate < TARGET:
-        failed.append(f"{run.mode}: {run.cpu_rate:,.0f} rec/s is below {TARGET:,}")
     if run.api_calls > run.budget or run.org_calls != run.api_calls:
         failed.append(f"{run.mode}: {run.api_calls} API calls (org saw {run.org_calls}), "
                       f"budget {run.budget}")
@@ -281,13 +291,24 @@ def report(run: Run, n: int) -> list[str]:
     return failed
 
 
+def headline(mode: str, runs: list[Run]) -> list[str]:
+    """Print a mode's median client CPU rate over its runs; return a failure if it is low."""
+    rates = sorted(run.cpu_rate for run in runs)
+    median = statistics.median(rates)
+    print(f"{mode}: median client CPU {median:,.0f} rec/s = {median / TARGET:.2f}x target "
+          f"{TARGET:,} over {len(rates)} runs ({', '.join(f'{r:,.0f}' for r in rates)}); "
+          f"API calls {runs[0].api_calls} (budget {runs[0].budget})")
+    return [f"{mode}: {median:,.0f} rec/s is below {TARGET:,}"] if median < TARGET else []
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--n", type=int, default=200_000, help="Tasks to sync (200,000)")
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per mode (3)")
     args = parser.parse_args(argv)
-    if args.n < 1:
-        parser.error("--n must be positive")
+    if args.n < 1 or args.repeat < 1:
+        parser.error("--n and --repeat must be positive")
 
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()
@@ -302,10 +323,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fake org: {args.n:,} Tasks (seed {args.seed}) built in a separate process "
               f"in {time.perf_counter() - t0:.1f} s")
         with tempfile.TemporaryDirectory(prefix="calltui-bench-") as tmp:
-            for mode in ("REST", "Bulk"):
-                run = run_one(mode, args.n, creds_info, parent, Path(tmp))
-                failed += report(run, args.n)
-            sqlite_us, json_us = floors(creds_info, Path(tmp) / "rest.db", Path(tmp))
+            warm = run_one("REST", args.n, creds_info, parent, Path(tmp))
+            failed += report(warm, args.n, "warm-up REST (not counted)")
+            runs: dict[str, list[Run]] = {"REST": [], "Bulk": []}
+            for number in range(1, args.repeat + 1):
+                for mode, done in runs.items():
+                    run = run_one(mode, args.n, creds_info, parent, Path(tmp))
+                    failed += report(run, args.n, f"{mode} run {number}")
+                    done.append(run)
+            for mode, done in runs.items():
+                failed += headline(mode, done)
+            sqlite_us, json_us = floors(creds_info, Path(tmp) / "rest-1.db", Path(tmp))
     finally:
         if org.is_alive():
             parent.send("stop")
