@@ -74,6 +74,11 @@ class Context:
     def existing_db(self) -> Database:
         """The database for commands that only read: a mistyped --db must not create one."""
         if not self.db_path.exists():
+            demo = self.db_path.with_name("demo.db")
+            if self.db_path == store.default_db_path() and demo.exists():
+                fail(f"no database at {self.db_path}: the demo's is {demo}; pass "
+                     f"--db {demo} (or set CALLTUI_DB), or run `calltui import FILE...` "
+                     "or `calltui sync` to start your own")
             fail(f"no database at {self.db_path}: run `calltui demo`, `calltui import FILE...` "
                  "or `calltui sync` first, or pass --db")
         if self.db_path.is_file() and self.db_path.stat().st_size == 0:

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from calltui import cli as cli_module
+from calltui import store
 from calltui.cli import cli
 from tests.conftest import SAMPLE_SESSIONS, SAMPLE_TASKS
 
@@ -286,6 +287,16 @@ def test_read_commands_do_not_create_a_database(tmp_path: Path, args: list[str])
     assert result.exit_code == 1
     assert result.stderr.startswith(f"error: no database at {db}")
     assert not db.exists()
+
+
+def test_after_the_demo_a_read_without_db_names_the_demo_database() -> None:
+    demo = store.default_db_path().with_name("demo.db")
+    store.open_db(demo).close()  # what `calltui demo` leaves behind
+    result = CliRunner().invoke(cli, ["report", "calls"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: no database at {store.default_db_path()}: the "
+                                    f"demo's is {demo}; pass --db {demo} (or set CALLTUI_DB)")
+    assert not store.default_db_path().exists()
 
 
 @pytest.mark.parametrize("args", READ_COMMANDS)
