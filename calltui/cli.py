@@ -735,8 +735,9 @@ def main() -> None:
 
 
 # --- commands that act on the findings (calltui/cli_actions.py) ---
-from calltui.cli_actions import escalate_cmd, fix_type, report_channels  # noqa: E402
+from calltui.cli_actions import demo_org, escalate_cmd, fix_type, report_channels  # noqa: E402
 
+cli.add_command(demo_org)
 cli.add_command(escalate_cmd)
 cli.add_command(fix_type)
 report.add_command(report_channels)

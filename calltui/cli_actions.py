@@ -1,4 +1,5 @@
-"""Commands for people who act on the findings: ``escalate``, ``fix-type``, ``report channels``.
+"""Commands for people who act on the findings: ``escalate``, ``fix-type``, ``report channels``,
+and ``demo-org``, a stand-in org to try ``sync``, ``doctor`` and ``fix-type`` on.
 
 Registered on the main group at the end of ``calltui.cli``; the logic lives in the
 headless modules ``escalate``, ``vendors``, ``channels`` and ``fixtype``.
@@ -7,6 +8,7 @@ headless modules ``escalate``, ``vendors``, ``channels`` and ``fixtype``.
 from __future__ import annotations
 
 import sys
+from contextlib import suppress
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from calltui import channels, escalate, fixtype, store, vendors
 from calltui.cli import Context, _emit, _progress, _require_match, err, fail
 from calltui.normalize import format_ts, parse_ts
 
-__all__ = ["escalate_cmd", "fix_type", "report_channels", "vendor_option"]
+__all__ = ["demo_org", "escalate_cmd", "fix_type", "report_channels", "vendor_option"]
 
 pass_ctx = click.make_pass_decorator(Context)  # cli's own, rebuilt: cli imports this module
 
@@ -279,3 +281,34 @@ def _print_result(result: fixtype.FixResult, undo: bool) -> None:
         console.print(f"  skipped  {task_id}  {why}")
     for task_id, code, message in result.failed:
         click.echo(f"  rejected {task_id}  {code}: {message}", err=True)
+
+
+@click.command("demo-org")
+@click.option("--calls", default=3000, show_default=True, type=click.IntRange(10, 1_000_000),
+              help="How many call Tasks the org holds.")
+@click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same data).")
+@click.option("--seconds", type=click.FloatRange(min=0), default=None,
+              help="Stop after this many seconds (default: at Ctrl-C).")
+def demo_org(calls: int, seed: int, seconds: float | None) -> None:
+    """Serve the demo's call Tasks from a stand-in Salesforce org on 127.0.0.1.
+
+    Point ``sync``, ``doctor`` and ``fix-type`` at it from another terminal to try them
+    without touching a real org; its login is made up and printed.
+    """
+    import threading
+
+    from calltui.demo import demo_org as make_org
+    from calltui.demo import make_demo_data
+
+    data = make_demo_data(calls, seed)
+    with make_org(data) as org:
+        click.echo(f"A stand-in org serves {len(data.tasks):,} Tasks on {org.url} until "
+                   f"{'Ctrl-C' if seconds is None else f'{seconds:g} s have passed'}. "
+                   "In another terminal (the login is the stand-in's own, made up):")
+        click.echo(f"  export SF_LOGIN_URL={org.url} SF_USERNAME={org.username} "
+                   f"SF_PASSWORD={org.password} SF_SECURITY_TOKEN={org.security_token}")
+        click.echo("  calltui --db demo-sync.db doctor")
+        click.echo("  calltui --db demo-sync.db sync")
+        sys.stdout.flush()
+        with suppress(KeyboardInterrupt):
+            threading.Event().wait(seconds)

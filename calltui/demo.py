@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
@@ -25,6 +25,9 @@ from calltui.importer import import_file
 from calltui.match import MatchSummary, run_match
 from calltui.models import MatchOptions
 from calltui.vendors import DEFAULT_RULES
+
+if TYPE_CHECKING:
+    from calltui.fakeorg import FakeOrg
 
 __all__ = ["DemoError", "build_demo", "write_demo_files"]
 
@@ -282,21 +285,28 @@ def build_demo(
     return run_match(db, options, DEFAULT_RULES)
 
 
+def demo_org(data: DemoData) -> FakeOrg:
+    """A fake org (not started yet) holding the demo's Tasks, as of the day after them."""
+    from calltui.fakeorg import FakeOrg  # noqa: PLC0415 - only the demo serves one
+
+    org = FakeOrg()
+    org.set_now(DEMO_END + timedelta(days=1))
+    org.add_tasks({k: v for k, v in t.items() if k != "attributes"} for t in data.tasks)
+    return org
+
+
 def sync_from_demo_org(db: Database, data: DemoData, on_progress: Callable[[int, int], None]
                        ) -> None:
     """Serve the demo Tasks from a fake org on 127.0.0.1 and run the real sync against it."""
-    from calltui.fakeorg import FakeOrg
     from calltui.sf.auth import Credentials
     from calltui.sf.client import SalesforceClient
     from calltui.sync import SyncOptions, run_sync
 
-    now = DEMO_END + timedelta(days=1)
-    with FakeOrg() as org:
-        org.set_now(now)
-        org.add_tasks({k: v for k, v in t.items() if k != "attributes"} for t in data.tasks)
+    with demo_org(data) as org:
         creds = Credentials("password", login_url=org.url, username=org.username,
                             password=org.password, security_token=org.security_token)
-        run_sync(db, SalesforceClient(creds), SyncOptions(), now=now, on_progress=on_progress)
+        run_sync(db, SalesforceClient(creds), SyncOptions(), now=DEMO_END + timedelta(days=1),
+                 on_progress=on_progress)
 
 
 def _no_progress(description: str, done: int, total: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -149,3 +150,32 @@ def test_session_id_with_a_remote_http_instance_is_refused(tmp_path: Path) -> No
     env = {"SF_SESSION_ID": "00D!x", "SF_INSTANCE_URL": "http://acme.my.salesforce.com"}
     result = invoke(tmp_path / "c.db", env, "sync")
     assert "SF_INSTANCE_URL must use https" in result.stderr
+
+
+def test_demo_org_serves_the_demo_tasks_to_sync_and_doctor(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "calltui", "demo-org", "--calls", "40", "--seconds", "60"],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert server.stdout is not None
+        first = server.stdout.readline()
+        assert first.startswith("A stand-in org serves ") and "Tasks on http://127.0.0.1:" in first
+        exports = server.stdout.readline().split()
+        assert exports[0] == "export"
+        env = dict(pair.split("=", 1) for pair in exports[1:])
+        assert set(env) == {"SF_LOGIN_URL", "SF_USERNAME", "SF_PASSWORD", "SF_SECURITY_TOKEN"}
+        tasks = int(first.split()[4].replace(",", ""))
+        db = tmp_path / "demo-sync.db"
+        doctor = invoke(db, env, "doctor")
+        assert doctor.exit_code == 0, doctor.output
+        synced = invoke(db, env, "sync")
+        assert synced.exit_code == 0, synced.output
+        counts = re.search(r"Synced (\d+) Tasks \((\d+) deleted, 0 rejected\)", synced.stdout)
+        assert counts is not None and int(counts[1]) + int(counts[2]) == tasks
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
