@@ -17,7 +17,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from calltui import store
-from calltui.heap import kept_heap
+from calltui.heap import fewer_collections, kept_heap
 from calltui.importer import store_tasks
 from calltui.normalize import format_ts, parse_ts
 from calltui.records import RowError, TaskFields, TaskValuesPlan, task_row, task_values_plan
@@ -123,8 +123,8 @@ def run_sync(db: Database, client: SalesforceClient, options: SyncOptions = Sync
         _sync_deleted(db, client, result.soql[0], options.fields, result)
         pages = (client.bulk_query(result.soql[1], poll=options.bulk_poll_seconds)
                  if use_bulk else client.iter_query(result.soql[1]))
-        with kept_heap(), store.bulk_load(db, "tasks", big=result.count >= BULK_LOAD_ROWS,
-                                          checkpoints="writer"):
+        with kept_heap(), fewer_collections(), store.bulk_load(
+                db, "tasks", big=result.count >= BULK_LOAD_ROWS, checkpoints="writer"):
             _sync_pages(db, pages, options.fields, result, watermarks=not use_bulk,
                         on_progress=on_progress)
         with db.atomic():

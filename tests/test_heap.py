@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import resource
 
 import pytest
@@ -59,3 +60,23 @@ def test_kept_heap_is_a_plain_block_without_glibc(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(heap, "_glibc", lambda: None)
     with heap.kept_heap():
         assert bytes(10) == b"\0" * 10
+
+
+def test_fewer_collections_raises_the_first_threshold_and_puts_it_back() -> None:
+    saved = gc.get_threshold()
+    with pytest.raises(RuntimeError), heap.fewer_collections():
+        assert gc.get_threshold() == (max(saved[0], heap.YOUNG_OBJECTS), *saved[1:])
+        raise RuntimeError("a sync that fails")
+    assert gc.get_threshold() == saved
+
+
+def test_cycles_are_still_collected_inside() -> None:
+    class Node:
+        pass
+
+    with heap.fewer_collections():
+        before = gc.get_count()[0]
+        for _ in range(heap.YOUNG_OBJECTS + 1_000):  # each a cycle reference counting keeps
+            node = Node()
+            node.me = node  # type: ignore[attr-defined]
+        assert gc.get_count()[0] < before + heap.YOUNG_OBJECTS  # the collector ran meanwhile
