@@ -202,10 +202,13 @@ def import_(ctx: Context, files: tuple[Path, ...], kind: str | None, source_tz: 
     if table.row_count and not no_match:
         summary = run_match(ctx.db, ctx.config.match, ctx.config.vendor_rules)
         Console(highlight=False).print(_summary_table(summary, store.counts_by_flag(ctx.db)))
-    for message in refused:
-        click.echo(f"error: {message}", err=True)
     if new_db and not table.row_count and ctx.opened and store.is_empty(ctx.db, "rejects"):
         ctx.discard(new_folders)  # all refused, nothing kept: leave no empty database
+    elif new_db and ctx.opened:  # say where the data went: a mistyped --db is seen at once
+        click.echo(f"New database: {ctx.db_path}"
+                   + (f" (in {new_folders[0]}, a new folder)" if new_folders else ""), err=True)
+    for message in refused:
+        click.echo(f"error: {message}", err=True)
     if refused:
         sys.exit(1)
 

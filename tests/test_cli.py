@@ -405,6 +405,16 @@ def test_a_table_into_a_pipe_keeps_each_value_on_one_line(
         assert value in row
 
 
+def test_an_import_into_a_new_database_says_where_it_is(tmp_path: Path) -> None:
+    db = tmp_path / "typo" / "x.db"
+    first = CliRunner(env={"COLUMNS": "300"}).invoke(
+        cli, ["--db", str(db), "import", "--no-match", str(SAMPLE_TASKS)])
+    assert first.exit_code == 0
+    assert f"New database: {db} (in {db.parent}, a new folder)" in first.stderr
+    again = CliRunner().invoke(cli, ["--db", str(db), "import", "--no-match", str(SAMPLE_TASKS)])
+    assert again.exit_code == 0 and "New database" not in again.stderr
+
+
 def test_an_import_that_refuses_every_file_leaves_no_new_database(tmp_path: Path) -> None:
     junk = tmp_path / "notes.txt"
     junk.write_text("just some words\n")
