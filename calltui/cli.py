@@ -446,7 +446,7 @@ def _print_timeline(console: Console, task_id: str, ev: dict[str, Any]) -> None:
 def _print_explanation(doc: dict[str, Any], run: dict[str, Any] | None) -> None:
     from calltui.explain import human_gap
 
-    console = Console(highlight=False)
+    console = _wide_console()  # into a pipe: a paragraph to a line, not folded at 80
     ev = doc["evidence"]
     flags = ", ".join(doc["flags"]) or "no flags"
     console.print(f"[bold]{doc['task_id']}[/]  [bold]{doc['status']}[/]  ({flags})")
@@ -464,7 +464,7 @@ def _print_explanation(doc: dict[str, Any], run: dict[str, Any] | None) -> None:
     if ev["bizible_id"]:
         _print_timeline(console, doc["task_id"], ev)
     if run:
-        console.print(f"[dim]as matched {run['finished_at']} with a {run['window_minutes']:g}-"
+        console.print(f"[dim]matched at {run['finished_at']}, with a {run['window_minutes']:g}-"
                       f"minute window from the session {run['anchor']}[/]")
     console.print()
     console.print(doc["explanation"])

@@ -366,6 +366,16 @@ def test_explain_text_carries_the_timeline(matched_db: Path) -> None:
         in lines
 
 
+def test_explain_into_a_pipe_keeps_each_line_whole(matched_db: Path) -> None:
+    out = CliRunner().invoke(  # no COLUMNS: Rich alone would fold at 80
+        cli, ["--db", str(matched_db), "explain", "00T5g00000AbCdEAAV"]).stdout
+    lines = [line.strip() for line in out.splitlines()]
+    assert "2026-03-02T13:05:00.000Z  call    00T5g00000AbCdEAAV  outside_window <- this call" \
+        in lines
+    assert any(line.startswith("matched at ") and line.endswith(
+        "with a 30-minute window from the session start") for line in lines)
+
+
 def test_import_a_folder_names_its_files_and_skips_hidden(tmp_path: Path) -> None:
     folder = tmp_path / "exports"
     folder.mkdir()
