@@ -311,6 +311,9 @@ def _emit(
             table.add_row(*(_cell(row[c]) for c in shown))
         else:
             more += 1
+    if not table.row_count:
+        err.print(f"{title}: none.")  # an empty table's header alone reads as a failure
+        return
     _wide_console().print(table)
     if more:
         err.print(f"{more} more rows: use --format csv or json for all of them")

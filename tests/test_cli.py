@@ -376,6 +376,15 @@ def test_explain_into_a_pipe_keeps_each_line_whole(matched_db: Path) -> None:
         "with a 30-minute window from the session start") for line in lines)
 
 
+def test_an_empty_report_says_so(matched_db: Path) -> None:
+    result = CliRunner().invoke(cli, ["--db", str(matched_db), "report", "rejects"])
+    assert result.exit_code == 0
+    assert (result.stdout, result.stderr) == ("", "Rejected rows: none.\n")
+    as_json = CliRunner().invoke(cli, ["--db", str(matched_db), "report", "rejects",
+                                       "--format", "json"])
+    assert json.loads(as_json.stdout) == []  # machine formats stay as they were
+
+
 def test_import_a_folder_names_its_files_and_skips_hidden(tmp_path: Path) -> None:
     folder = tmp_path / "exports"
     folder.mkdir()
