@@ -108,11 +108,12 @@ def _from_dict(data: dict[str, Any], path: Path) -> Config:
         )
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"config file {path}: [match] {exc}") from None
-    if options.anchor not in ("start", "activity") or options.window_minutes <= 0:
-        raise ConfigError(
-            f"config file {path}: [match] anchor must be 'start' or 'activity' and "
-            "window_minutes a positive number"
-        )
+    if options.anchor not in ("start", "activity"):
+        raise ConfigError(f"config file {path}: [match] anchor must be 'start' or 'activity', "
+                          f"not {options.anchor!r}")
+    if not options.window_minutes > 0:  # also NaN
+        raise ConfigError(f"config file {path}: [match] window_minutes must be a positive "
+                          f"number, not {options.window_minutes:g}")
     call_time = sf.pop("call_time_fields", list(TaskFields.call_time))
     if not isinstance(call_time, list) or not call_time or not all(
             isinstance(name, str) for name in call_time):

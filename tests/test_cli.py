@@ -159,7 +159,10 @@ def test_config_file_sets_the_window(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("text", "message"), [
     ("[match\n", "config file"),
-    ("[match]\nanchor = 'end'\n", "anchor must be 'start' or 'activity'"),
+    ("[match]\nanchor = 'end'\n", "anchor must be 'start' or 'activity', not 'end'"),
+    ("[match]\nwindow_minutes = -5\n", "[match] window_minutes must be a positive number, "
+                                        "not -5"),
+    ("[match]\nwindow_minutes = nan\n", "window_minutes must be a positive number, not nan"),
     ("[salesforce]\npassword = 'x'\n", "secrets do not belong in the config file"),
     ("[matc]\nwindow_minutes = 60\n", "unknown section [matc]"),
     ("[match]\nwindow_minute = 60\n", "unknown key 'window_minute' in [match]"),
