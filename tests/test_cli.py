@@ -257,10 +257,12 @@ def test_all_rejected_file_exits_1_and_rejects_are_reported(tmp_path: Path) -> N
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines()[-1] == (
         f"error: {bad}: every row was rejected (1); the first, line 2: "
-        "EVENT_DATE: bad timestamp '3/2/2026 12:17'")
+        "EVENT_DATE: bad timestamp '3/2/2026 12:17'"
+        " (expected a date and time, e.g. 2026-03-02 13:05:00 or 2026-03-02T13:05:00Z)")
     rows = json.loads(run(db, "report", "rejects", "--format", "json").stdout)
     assert rows == [{"file": str(bad), "line": 2, "kind": "sessions", "column": "EVENT_DATE",
-                     "reason": "EVENT_DATE: bad timestamp '3/2/2026 12:17'"}]
+                     "reason": "EVENT_DATE: bad timestamp '3/2/2026 12:17'"
+        " (expected a date and time, e.g. 2026-03-02 13:05:00 or 2026-03-02T13:05:00Z)"}]
 
 
 HINT = "Rejected rows are kept with file, line and reason"

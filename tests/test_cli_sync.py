@@ -77,7 +77,8 @@ def test_missing_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 def test_bad_since(org: FakeOrg, tmp_path: Path) -> None:
     result = invoke(tmp_path / "c.db", env_for(org), "sync", "--since", "last tuesday")
     assert result.exit_code == 2
-    assert "--since: bad timestamp 'last tuesday'" in result.stderr
+    assert ("--since: bad timestamp 'last tuesday' (expected a date and time, e.g. "
+            "2026-03-02 13:05:00 or 2026-03-02T13:05:00Z)") in result.stderr
 
 
 def test_doctor_reports_fields_and_usage(org: FakeOrg, tmp_path: Path) -> None:

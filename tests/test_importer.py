@@ -137,7 +137,8 @@ def test_bad_timestamp_row_is_rejected_with_file_line_and_reason(
     assert (result.read, result.stored, result.rejected) == (3, 2, 1)
     [reject] = store.page_rejects(db)
     assert reject == {"file": str(path), "line": 3, "kind": "sessions", "column": "EVENT_DATE",
-                      "reason": "EVENT_DATE: bad timestamp 'yesterday at noon'"}
+                      "reason": "EVENT_DATE: bad timestamp 'yesterday at noon'"
+        " (expected a date and time, e.g. 2026-03-02 13:05:00 or 2026-03-02T13:05:00Z)"}
 
 
 def test_rejected_rows_keep_their_line_across_embedded_newlines(
@@ -148,7 +149,8 @@ def test_rejected_rows_keep_their_line_across_embedded_newlines(
                  "00T5g00000AbCdFAAV,x,not a date,\n")
     import_file(db, path)
     assert [(r["line"], r["reason"]) for r in store.page_rejects(db)] == [
-        (4, "created_date: bad timestamp 'not a date'")]
+        (4, "created_date: bad timestamp 'not a date'"
+        " (expected a date and time, e.g. 2026-03-02 13:05:00 or 2026-03-02T13:05:00Z)")]
 
 
 def test_task_rows_without_id_or_call_time_are_rejected(db: Database, tmp_path: Path) -> None:
