@@ -628,18 +628,28 @@ def secret() -> None:
 @secret.command("set")
 @click.argument("name", type=click.Choice(SECRET_NAMES))
 def secret_set(name: str) -> None:
-    """Store NAME in the keyring (asked for without echo).
+    """Store NAME in the keyring (asked for without echo; read from stdin's first line
+    when stdin is not a terminal).
 
     Example: calltui secret set SF_PASSWORD
     """
     from calltui.sf.keychain import KeyringUnavailable, store_secret
 
-    value = click.prompt(name, hide_input=True, confirmation_prompt=True)
+    if _stdin_is_terminal():
+        value = click.prompt(name, hide_input=True, confirmation_prompt=True)
+    else:  # a script or a pipe: no prompt to answer, no echo to hide
+        value = sys.stdin.readline().rstrip("\r\n")
+        if not value:
+            fail(f"no value for {name} on stdin: pipe it in, or run this in a terminal")
     try:
         store_secret(name, value)
     except KeyringUnavailable as exc:
         fail(str(exc))
     click.echo(f"{name} stored in the OS keyring (service 'calltui').")
+
+
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
 
 
 @secret.command("delete")

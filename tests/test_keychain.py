@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 from keyring.backend import KeyringBackend
 
+from calltui import cli as cli_module
 from calltui.cli import cli
 from calltui.sf.auth import credentials_from_env
 from calltui.sf.keychain import SERVICE, delete_secret, store_secret, with_keyring
@@ -66,12 +67,27 @@ def test_delete(memory: MemoryKeyring) -> None:
     assert delete_secret("SF_PASSWORD") is False
 
 
-def test_cli_secret_set_prompts_without_echo(memory: MemoryKeyring, tmp_path: Path) -> None:
+def test_cli_secret_set_prompts_without_echo(memory: MemoryKeyring, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli_module, "_stdin_is_terminal", lambda: True)
     result = CliRunner().invoke(cli, ["--db", str(tmp_path / "c.db"), "secret", "set",
                                       "SF_PASSWORD"], input="s3cret\ns3cret\n")
     assert result.exit_code == 0, result.output
     assert "s3cret" not in result.output
+    assert "Repeat for confirmation" in result.output  # asked twice
     assert memory.items[(SERVICE, "SF_PASSWORD")] == "s3cret"
+
+
+def test_cli_secret_set_reads_a_pipe(memory: MemoryKeyring, tmp_path: Path) -> None:
+    piped = CliRunner().invoke(cli, ["secret", "set", "SF_SECURITY_TOKEN"], input="t0ken\n")
+    assert piped.exit_code == 0, piped.output
+    assert "t0ken" not in piped.output and "Repeat" not in piped.output
+    assert memory.items[(SERVICE, "SF_SECURITY_TOKEN")] == "t0ken"
+    empty = CliRunner().invoke(cli, ["secret", "set", "SF_PASSWORD"], input="")
+    assert empty.exit_code == 1
+    assert empty.stderr == ("error: no value for SF_PASSWORD on stdin: pipe it in, or run "
+                            "this in a terminal\n")
+    assert (SERVICE, "SF_PASSWORD") not in memory.items
 
 
 def test_private_key_path_from_the_keyring(memory: MemoryKeyring, tmp_path: Path) -> None:
