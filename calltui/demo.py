@@ -285,14 +285,40 @@ def build_demo(
     return run_match(db, options, DEFAULT_RULES)
 
 
-def demo_org(data: DemoData) -> FakeOrg:
-    """A fake org (not started yet) holding the demo's Tasks, as of the day after them."""
+def demo_org(data: DemoData, as_of: datetime | None = None) -> FakeOrg:
+    """A fake org (not started yet) holding the demo's Tasks, as of the day after them.
+
+    With ``as_of`` (``calltui demo-org`` gives the wall clock) the Tasks move forward by
+    whole days to end the day before it, and the org's clock runs from ``as_of``, as a
+    real org's does: ``doctor`` finds calls in the last 30 days, and writes through it
+    (``fix-type --apply``) are stamped where the next incremental ``sync`` reads them.
+    """
     from calltui.fakeorg import FakeOrg  # noqa: PLC0415 - only the demo serves one
 
     org = FakeOrg()
-    org.set_now(DEMO_END + timedelta(days=1))
-    org.add_tasks({k: v for k, v in t.items() if k != "attributes"} for t in data.tasks)
+    start = DEMO_END + timedelta(days=1)
+    shift = timedelta(days=max(0, (as_of - start).days)) if as_of else timedelta(0)
+    org.set_now(as_of or start, running=as_of is not None)
+    org.add_tasks(_moved(t, shift) for t in data.tasks)
     return org
+
+
+_TASK_TIMES = ("CreatedDate", "CompletedDateTime", "SystemModstamp", "LastModifiedDate",
+               "bizible2__Bizible_Touchpoint_Date__c")
+
+
+def _moved(task: dict[str, Any], shift: timedelta) -> dict[str, Any]:
+    """The Task in wire form, without ``attributes``, its dates ``shift`` later."""
+    moved = {k: v for k, v in task.items() if k != "attributes"}
+    if not shift:
+        return moved
+    for key in _TASK_TIMES:
+        if moved.get(key):
+            moved[key] = _sf_ts(datetime.fromisoformat(moved[key]) + shift)
+    if moved.get("ActivityDate"):
+        day = datetime.fromisoformat(moved["ActivityDate"]).date() + shift
+        moved["ActivityDate"] = day.isoformat()
+    return moved
 
 
 def sync_from_demo_org(db: Database, data: DemoData, on_progress: Callable[[int, int], None]

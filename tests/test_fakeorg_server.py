@@ -396,6 +396,42 @@ def test_update_task_bumps_modstamp(org: FakeOrg) -> None:
     assert task["CreatedDate"] == "2026-01-05T13:00:00.000+0000"
 
 
+def test_every_write_stamps_both_dates_strictly_later(org: FakeOrg) -> None:
+    org.set_now(T0)
+    first, gone, future = org.add_tasks(make_tasks(2) + [  # modstamps 13:00, 13:01, 14:00
+        {"Subject": "later", "SystemModstamp": T0 + timedelta(hours=1)}])
+    org.update_task(first, Subject="a")  # 13:00 is not later than 13:00: one millisecond on
+    org.update_task(first, Subject="b")  # the clock stood still: one more
+    org.update_task(future, Subject="c")  # never earlier than the record's own stamp
+    org.delete_task(gone)
+    stamps = {i: (org.task(i)["SystemModstamp"], org.task(i)["LastModifiedDate"])
+              for i in (first, gone, future)}
+    assert stamps == {first: ("2026-01-05T13:00:00.002+0000",) * 2,
+                      gone: ("2026-01-05T13:01:00.001+0000",) * 2,
+                      future: ("2026-01-05T14:00:00.001+0000",) * 2}
+
+
+def test_collection_update_over_http_stamps_the_org_time(org: FakeOrg) -> None:
+    [task_id] = org.add_tasks(make_tasks(1))
+    org.set_now(T0 + timedelta(days=1))
+    sid = login(org).session_id
+    answer = raw(org, "PATCH", "/services/data/v59.0/composite/sobjects", sid, json={
+        "records": [{"attributes": {"type": "Task"}, "id": task_id, "Type": "Other"}]})
+    assert answer.status_code == 200 and answer.json()[0]["success"] is True
+    task = org.task(task_id)
+    assert task["Type"] == "Other" and task["CreatedDate"] == "2026-01-05T13:00:00.000+0000"
+    assert task["SystemModstamp"] == task["LastModifiedDate"] == "2026-01-06T13:00:00.000+0000"
+
+
+def test_a_running_clock_moves_on_from_the_set_moment(org: FakeOrg) -> None:
+    org.set_now(T0)
+    assert org.now() == org.now() == T0
+    org.set_now(T0, running=True)
+    before = org.now()
+    time.sleep(0.01)
+    assert T0 <= before < org.now() < T0 + timedelta(seconds=30)
+
+
 # ====================================================================== Bulk API 2.0
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,11 @@ from calltui.fakeorg import FakeOrg
 from calltui.sf.auth import Credentials
 from calltui.sf.client import SalesforceClient
 from calltui.sfid import to_18
+from calltui.sync import SyncOptions, run_sync
 from tests.action_data import TASKS, task, write_files
 
 BLANK = ["00T5g0000000003EAA", "00T5g0000000004EAA", "00T5g0000000006EAA"]
+SYNCED_AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # after TASKS were last modified
 REJECTED = "00T5g0000000004EAA"
 
 
@@ -150,6 +152,25 @@ def test_undo_restores_the_old_values(org: FakeOrg, synced: Path, tmp_path: Path
     assert type_blank_calls(synced) == BLANK[:2]
 
 
+def test_an_incremental_sync_after_apply_reads_the_changed_tasks(
+        org: FakeOrg, synced: Path, tmp_path: Path) -> None:
+    """Another database synced before the fix gets the new Type from its next incremental
+    sync, because the write moved SystemModstamp (README, fix-type)."""
+    other = store.open_db(tmp_path / "other.db")
+    client = client_for(org)
+    try:
+        assert run_sync(other, client, SyncOptions(), now=SYNCED_AT).upserted == 6
+        org.set_now(SYNCED_AT + timedelta(minutes=1))
+        assert invoke(synced, org, "fix-type", "--set", "Call", "--apply", "--backup",
+                      str(tmp_path / "b.jsonl")).exit_code == 0
+        again = run_sync(other, client, SyncOptions(), now=SYNCED_AT + timedelta(minutes=5))
+        assert (again.mode, again.upserted) == ("incremental", 3)
+    finally:
+        other.close()
+    assert {i: local_types(tmp_path / "other.db")[i] for i in BLANK} == dict.fromkeys(
+        BLANK, "Call")
+
+
 def test_default_backup_goes_beside_the_database(org: FakeOrg, synced: Path) -> None:
     result = invoke(synced, org, "fix-type", "--set", "Call", "--apply")
     assert result.exit_code == 0, result.output
@@ -205,6 +226,18 @@ def test_update_records_maps_results_by_position(org: FakeOrg) -> None:
     assert codes == ["FIELD_CUSTOM_VALIDATION_EXCEPTION", "INVALID_CROSS_REFERENCE_KEY",
                      "ENTITY_IS_DELETED"]
     assert results[3]["errors"] == []
+
+
+def test_an_update_through_the_client_moves_both_modification_stamps(org: FakeOrg) -> None:
+    created = org.task(BLANK[0])["CreatedDate"]
+    org.set_now(SYNCED_AT)
+    client = client_for(org)
+    for _ in range(2):  # the org's clock stands still: the second write still moves them
+        [answer] = client.update_records("Task", [{"id": BLANK[0], "Type": "Call"}])
+        assert answer["success"] is True
+    task = org.task(BLANK[0])
+    assert task["SystemModstamp"] == task["LastModifiedDate"] == "2026-12-01T09:00:00.001+0000"
+    assert task["CreatedDate"] == created and task["Type"] == "Call"
 
 
 def _patch(org: FakeOrg, body: Any) -> requests.Response:

@@ -7,9 +7,10 @@ record that failed carries no ``id`` (as Salesforce answers for rejected updates
 clients must read results by position. With ``allOrNone`` one failure rolls back the
 whole request and every other record answers ``ALL_OR_NONE_OPERATION_ROLLED_BACK``.
 
-Updated Tasks get a new ``SystemModstamp``/``LastModifiedDate``. The fault switch
-``org.faults.reject_update_ids`` (Id -> (statusCode, message)) makes the org refuse
-chosen records, e.g. with ``FIELD_CUSTOM_VALIDATION_EXCEPTION`` like a validation rule.
+Updated Tasks get a new ``SystemModstamp``/``LastModifiedDate`` (``org.touch``). The
+fault switch ``org.faults.reject_update_ids`` (Id -> (statusCode, message)) makes the org
+refuse chosen records, e.g. with ``FIELD_CUSTOM_VALIDATION_EXCEPTION`` like a validation
+rule.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from calltui.fakeorg.soql import format_datetime
 from calltui.fakeorg.wire import (
     DataRequest,
     Response,
@@ -62,13 +62,12 @@ def route(org: FakeOrg, request: DataRequest) -> Response:
         if all_or_none and failed:
             return json_response(200, [r if not r["success"] else _rolled_back()
                                        for r in results])
-        stamp = format_datetime(org.now())
         for record, result in zip(records, results, strict=True):
             if result["success"]:
                 task = org.tasks[result["id"]]
                 task.update(org._normalize({k: v for k, v in record.items()
                                             if k not in ("attributes", "id", "Id")}))
-                task.update({"SystemModstamp": stamp, "LastModifiedDate": stamp})
+                org.touch(task)
     return json_response(200, results)
 
 

@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
@@ -38,7 +38,7 @@ from xml.etree import ElementTree
 import jwt
 
 from calltui.fakeorg import bulk, composite, soql, wire
-from calltui.fakeorg.soql import format_datetime
+from calltui.fakeorg.soql import format_datetime, parse_datetime
 from calltui.fakeorg.wire import (
     DataRequest,
     Response,
@@ -182,10 +182,27 @@ class FakeOrg:
         current = current.astimezone(UTC)
         return current.replace(microsecond=current.microsecond // 1000 * 1000)
 
-    def set_now(self, moment: datetime) -> None:
+    def set_now(self, moment: datetime, *, running: bool = False) -> None:
+        """Set the org's clock to ``moment``: frozen there, or with ``running=True`` moving
+        on from it with real time, as a real org's clock does (``calltui demo-org``)."""
         if moment.tzinfo is None:
             raise ValueError("set_now needs a timezone-aware datetime")
-        self.clock = lambda: moment
+        if not running:
+            self.clock = lambda: moment
+            return
+        started = time.monotonic()
+        self.clock = lambda: moment + timedelta(seconds=time.monotonic() - started)
+
+    def touch(self, task: dict[str, Any]) -> None:
+        """Stamp a write as Salesforce does: SystemModstamp and LastModifiedDate become
+        ``now()``, kept strictly later than the record's previous stamps (a frozen clock
+        moves them by a millisecond). The caller holds ``lock``."""
+        stamp = self.now()
+        for name in ("SystemModstamp", "LastModifiedDate"):
+            if task.get(name):
+                stamp = max(stamp, parse_datetime(task[name]) + timedelta(milliseconds=1))
+        text = format_datetime(stamp)
+        task.update({"SystemModstamp": text, "LastModifiedDate": text})
 
     # ------------------------------------------------------------------ records
     def field_types(self) -> dict[str, str]:
@@ -224,15 +241,18 @@ class FakeOrg:
         return ids
 
     def update_task(self, task_id: str, **fields: Any) -> None:
-        """Change fields of a Task; SystemModstamp moves to ``now()`` unless given."""
+        """Change fields of a Task; its stamps move as :meth:`touch` says unless given."""
         with self.lock:
             task = self.tasks[task_id]
-            stamp = format_datetime(self.now())
-            task.update({"SystemModstamp": stamp, "LastModifiedDate": stamp})
+            self.touch(task)
             task.update(self._normalize(fields))
 
     def delete_task(self, task_id: str) -> None:
-        """Soft-delete: ``query`` hides the Task, ``queryAll`` shows it with IsDeleted=true."""
+        """Soft-delete: ``query`` hides the Task, ``queryAll`` shows it with IsDeleted=true.
+
+        Like any write it stamps SystemModstamp and LastModifiedDate, so an incremental
+        sync's ``queryAll`` window finds the deletion.
+        """
         self.update_task(task_id, IsDeleted=True)
 
     def task(self, task_id: str) -> dict[str, Any]:
