@@ -7,8 +7,10 @@ import json
 import os
 import sqlite3
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import suppress
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -342,7 +344,7 @@ def _cell(value: Any) -> str:
 
 @cli.group()
 def report() -> None:
-    """Reports of calls or touchpoints as a table, CSV or JSON."""
+    """Reports of calls, touchpoints, rejected rows or syncs as a table, CSV or JSON."""
 
 
 @report.command("calls")
@@ -394,6 +396,27 @@ def report_rejects(ctx: Context, fmt: str, file: str | None) -> None:
     rows = reports.reject_rows(ctx.existing_db, file)
     columns = ("file", "line", "kind", "column", "reason")
     _emit(fmt, rows, columns, columns, "Rejected rows")
+
+
+SYNC_LOG_COLUMNS = ("id", "started_at", "finished_at", "mode", "status", "window_start",
+                    "window_end", "rows_upserted", "rows_deleted", "rows_rejected",
+                    "api_calls", "usage_before", "usage_after", "error")
+
+
+@report.command("syncs")
+@FORMAT
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1),
+              help="How many of the latest runs.")
+@pass_ctx
+def report_syncs(ctx: Context, fmt: str, limit: int) -> None:
+    """The sync log, newest first: mode, window, rows, API calls and usage, error.
+
+    Example: calltui report syncs --limit 5
+    """
+    rows = iter(store.recent_syncs(ctx.existing_db, limit))
+    shown = ("id", "started_at", "mode", "status", "rows_upserted", "rows_deleted",
+             "api_calls", "usage_after", "error")
+    _emit(fmt, rows, SYNC_LOG_COLUMNS, shown, "Sync log")
 
 
 def _require_match(db: Database) -> None:
@@ -573,18 +596,13 @@ def sync(ctx: Context, full: bool, since: str | None, dry_run: bool, warehouse_o
 
     Example: SF_USERNAME=admin@acme.com SF_PASSWORD=... SF_SECURITY_TOKEN=... calltui sync
     """
-    from calltui.normalize import parse_ts
-    from calltui.sf.client import SyncError
-    from calltui.sync import options_from_config, run_sync
+    from calltui.sync import options_from_config
 
-    try:
-        since_at = parse_ts(since) if since else None
-    except ValueError as exc:
-        fail(f"--since: {exc}", 2)
-    try:
-        until_at = parse_ts(until) if until else None
-    except ValueError as exc:
-        fail(f"--until: {exc}", 2)
+    since_at = _moment("--since", since)
+    until_at = _moment("--until", until)
+    if full and since_at is not None:
+        fail("--full and --since do not go together: --full re-reads every call Task, "
+             "--since those modified since a time", 2)
     if all_sessions and since_at is None:
         fail("--all-sessions needs --since (and optionally --until): the date range to read", 2)
     if until_at is not None and not all_sessions:
@@ -596,28 +614,79 @@ def sync(ctx: Context, full: bool, since: str | None, dry_run: bool, warehouse_o
         summary = run_match(ctx.db, ctx.config.match, ctx.config.vendor_rules)
         Console(highlight=False).print(_summary_table(summary, store.counts_by_flag(ctx.db)))
         return
+    if since_at is not None and since_at >= datetime.now(UTC):
+        fail(f"--since {since}: that is in the future; nothing was modified since then", 2)
     options = options_from_config(ctx.config.salesforce, ctx.config.task_fields, full=full,
                                   since=since_at, dry_run=dry_run)
-    client = _client(ctx, log_failure=not dry_run)
-    with _progress(err) as progress:
-        bar = progress.add_task("syncing Tasks", total=None)
-        try:
-            result = run_sync(ctx.db, client, options,
-                              on_progress=lambda d, t: progress.update(bar, completed=d, total=t))
-        except SyncError as exc:
-            fail(str(exc))
+    if dry_run and not ctx.db_path.exists():  # writes nothing: not even a new database
+        with tempfile.TemporaryDirectory(prefix="calltui-dry-run-") as scratch:
+            ctx.db_path = Path(scratch) / "dry-run.db"
+            result = _run_sync(ctx, options)
+            ctx.db.close()
+    else:
+        new_db = not ctx.db_path.exists()
+        result = _run_sync(ctx, options)
+        if new_db:  # say where the data went: a mistyped --db is seen at once
+            click.echo(f"New database: {ctx.db_path}", err=True)
     out = Console(highlight=False)
     if dry_run:
         for soql in result.soql:
             click.echo(soql)
-        out.print(f"{result.count} call Tasks in the window ({result.mode}); nothing written")
+        out.print(f"{result.count} call Tasks in the window ({result.mode}; the deleted ones "
+                  "are read apart); nothing written")
         return
-    out.print(f"Synced {result.upserted} Tasks ({result.deleted} deleted, {result.rejected} "
-              f"rejected) with {result.api_calls} API calls; usage {result.usage_after}")
+    out.print(f"{result.summary()}; API usage {result.usage_after}")
+    if not result.moves_watermark:
+        out.print(f"The sync watermark stays at {store.get_watermark(ctx.db) or 'none'}: this "
+                  "--since run started after it, so the next sync still reads from there.")
     if ctx.config.warehouse:
         _sync_warehouse(ctx, False, None, None)
     summary = run_match(ctx.db, ctx.config.match, ctx.config.vendor_rules)
     out.print(_summary_table(summary, store.counts_by_flag(ctx.db)))
+    if store.is_empty(ctx.db, "sessions"):
+        err.print("No web sessions in this database yet, so no call can match one: import "
+                  "a BIZ_SESSIONS export (`calltui import FILE`) or set up [warehouse].")
+
+
+def _moment(option: str, value: str | None) -> Any:
+    """``--since``/``--until`` as an aware UTC datetime (a date alone is midnight UTC)."""
+    from calltui.normalize import parse_moment
+
+    if value is None:
+        return None
+    try:
+        return parse_moment(value)
+    except ValueError as exc:
+        fail(f"{option}: {exc}", 2)
+
+
+def _run_sync(ctx: Context, options: Any) -> Any:
+    """``run_sync`` with a progress bar; a failure or Ctrl-C is one line (what was
+    committed is kept, and the sync log says so)."""
+    from calltui.sf.client import SyncError
+    from calltui.sync import run_sync
+
+    client = _client(ctx, log_failure=not options.dry_run)
+    with _progress(err) as progress:
+        bar = progress.add_task("syncing Tasks", total=None)
+        try:
+            return run_sync(ctx.db, client, options,
+                            on_progress=lambda d, t: progress.update(bar, completed=d, total=t))
+        except SyncError as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            progress.stop()
+            fail(_interrupted(ctx.db), 130)
+
+
+def _interrupted(db: Database) -> str:
+    last = store.recent_syncs(db, 1)
+    kept = last[0]["rows_upserted"] if last else 0
+    message = f"interrupted: {kept:,} Tasks were stored and are kept"
+    if last and str(last[0]["mode"]).endswith("bulk"):
+        return (f"{message}; a Bulk API read moves the watermark only when it ends, so the "
+                "next sync reads this window again")
+    return f"{message}; the next sync goes on after them"
 
 
 @cli.group()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from contextlib import suppress
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from sqlite_utils import Database
 
 from calltui import channels, escalate, fixtype, store, vendors
 from calltui.cli import Context, _emit, _progress, _require_match, err, fail
-from calltui.normalize import format_ts, parse_ts
+from calltui.normalize import format_ts, parse_moment
 
 __all__ = ["demo_org", "escalate_cmd", "fix_type", "report_channels", "vendor_option"]
 
@@ -53,12 +53,9 @@ def _since(value: str | None) -> str | None:
     if value is None:
         return None
     try:
-        if len(value.strip()) == 10:
-            day = date.fromisoformat(value.strip())
-            return format_ts(datetime(day.year, day.month, day.day, tzinfo=UTC))
-        return format_ts(parse_ts(value))
-    except ValueError:
-        fail(f"--since: not a date or ISO time: {value!r} (e.g. 2026-03-01)", 2)
+        return format_ts(parse_moment(value))
+    except ValueError as exc:
+        fail(f"--since: {exc}", 2)
 
 
 # --- escalate -------------------------------------------------------------------------
@@ -292,7 +289,7 @@ def _print_result(result: fixtype.FixResult, undo: bool) -> None:
 def demo_org(calls: int, seed: int, seconds: float | None) -> None:
     """Serve the demo's call Tasks from a stand-in Salesforce org on 127.0.0.1.
 
-    Point ``sync``, ``doctor`` and ``fix-type`` at it from another terminal to try them
+    Point `calltui sync`, `doctor` and `fix-type` at it from another terminal to try them
     without touching a real org; its login is made up and printed.
     """
     import threading
@@ -301,7 +298,7 @@ def demo_org(calls: int, seed: int, seconds: float | None) -> None:
     from calltui.demo import make_demo_data
 
     data = make_demo_data(calls, seed)
-    with make_org(data) as org:
+    with make_org(data, as_of=datetime.now(UTC)) as org:
         click.echo(f"A stand-in org serves {len(data.tasks):,} Tasks on {org.url} until "
                    f"{'Ctrl-C' if seconds is None else f'{seconds:g} s have passed'}. "
                    "In another terminal (the login is the stand-in's own, made up):")

@@ -19,6 +19,7 @@ __all__ = [
     "normalize_bizible_id",
     "parse_bool",
     "parse_date",
+    "parse_moment",
     "parse_ts",
     "to_ts",
 ]
@@ -227,6 +228,27 @@ def parse_date(value: object) -> str | None:
     if _DATE.match(text):
         return text
     return format_ts(parse_ts(text))[:10]
+
+
+def parse_moment(text: str) -> datetime:
+    """A command-line date or time (``--since``, ``--until``): a date alone is midnight UTC,
+    a time without an offset is UTC. Raises ``ValueError`` with one line saying what is
+    expected."""
+    value = text.strip()
+    if not value:
+        raise ValueError("empty: give a date or a date and time, e.g. 2026-03-01 or "
+                         "2026-03-01T13:05:00Z")
+    if _DATE.match(value):
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a date in the calendar") from None
+        return datetime(day.year, day.month, day.day, tzinfo=UTC)
+    try:
+        return parse_ts(value)
+    except ValueError:
+        raise ValueError(f"not a date or ISO time: {text!r} (e.g. 2026-03-01 or "
+                         "2026-03-01T13:05:00Z)") from None
 
 
 def parse_bool(value: object) -> bool:

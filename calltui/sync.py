@@ -21,7 +21,7 @@ from calltui.heap import fewer_collections, kept_heap
 from calltui.importer import store_tasks
 from calltui.normalize import format_ts, parse_ts
 from calltui.records import RowError, TaskFields, TaskValuesPlan, task_row, task_values_plan
-from calltui.sf.client import FieldError, SalesforceClient
+from calltui.sf.client import ApiLimitError, FieldError, SalesforceClient, SyncError
 from calltui.sf.soql import DEFAULT_CALL_FILTER, TaskQuery
 
 __all__ = ["SyncOptions", "SyncResult", "check_fields", "run_sync"]
@@ -76,6 +76,13 @@ class SyncResult:
     usage_before: str | None = None
     usage_after: str | None = None
     soql: list[str] = field(default_factory=list)
+    moves_watermark: bool = True  # False: a --since run that starts after the watermark
+
+    def summary(self) -> str:
+        """One line for the admin: every Task read, then what became of them."""
+        total = self.upserted + self.deleted + self.rejected
+        return (f"Synced {total:,} Tasks: {self.upserted:,} stored, {self.deleted:,} deleted, "
+                f"{self.rejected:,} rejected; {self.api_calls} API calls")
 
 
 def check_fields(client: SalesforceClient, fields: TaskFields) -> None:
@@ -90,13 +97,20 @@ def check_fields(client: SalesforceClient, fields: TaskFields) -> None:
                              f"(API v{client.creds.api_version}): {why}")
 
 
-def _window(db: Database, options: SyncOptions) -> tuple[datetime | None, str]:
+def _window(db: Database, options: SyncOptions) -> tuple[datetime | None, str, bool]:
+    """The window's start, the mode, and whether the run may move the watermark.
+
+    A ``--since`` run moves it only when it starts at or before the watermark (so it
+    reads everything an incremental run would); otherwise the changes between the
+    watermark and ``since`` would never be read.
+    """
+    watermark = store.get_watermark(db)
     if options.since is not None:
-        return options.since, "since"
-    watermark = None if options.full else store.get_watermark(db)
-    if watermark is None:
-        return None, "full"
-    return parse_ts(watermark) - options.overlap, "incremental"
+        covers = watermark is not None and options.since <= parse_ts(watermark)
+        return options.since, "since", covers
+    if options.full or watermark is None:
+        return None, "full", True
+    return parse_ts(watermark) - options.overlap, "incremental", True
 
 
 def run_sync(db: Database, client: SalesforceClient, options: SyncOptions = SyncOptions(),
@@ -104,13 +118,16 @@ def run_sync(db: Database, client: SalesforceClient, options: SyncOptions = Sync
     """One sync run; raises ``SyncError`` after logging it, with every committed page kept."""
     now = now or datetime.now(UTC)
     end = now - options.lag
-    start, mode = _window(db, options)
+    start, mode, moves_watermark = _window(db, options)
+    if start is not None and start >= end:
+        raise SyncError(f"--since {format_ts(start)} is not before the window's end "
+                        f"{format_ts(end)} (now minus {options.lag}): nothing to read")
     query = TaskQuery(options.fields, options.call_filter)
     calls_before = client.api_calls
     check_fields(client, options.fields)
     result = SyncResult(mode, format_ts(start) if start else None, format_ts(end),
-                        usage_before=client.usage)
-    result.count = client.count(query.count(start, end))
+                        usage_before=client.usage, moves_watermark=moves_watermark)
+    result.count = _count(client, query.count(start, end), options)
     use_bulk = result.count > options.bulk_threshold
     result.soql = [query.select(start, end, deleted=True),
                    query.select(start, end, ordered=not use_bulk)]
@@ -125,15 +142,32 @@ def run_sync(db: Database, client: SalesforceClient, options: SyncOptions = Sync
                  if use_bulk else client.iter_query(result.soql[1]))
         with kept_heap(), fewer_collections(), store.bulk_load(
                 db, "tasks", big=result.count >= BULK_LOAD_ROWS, checkpoints="writer"):
-            _sync_pages(db, pages, options.fields, result, watermarks=not use_bulk,
-                        on_progress=on_progress)
-        with db.atomic():
-            store.set_watermark(db, result.window_end)
+            _sync_pages(db, pages, options.fields, result,
+                        watermarks=moves_watermark and not use_bulk, on_progress=on_progress)
+        if moves_watermark:
+            with db.atomic():
+                store.set_watermark(db, result.window_end)
+    except KeyboardInterrupt:
+        _finish(db, log_id, client, calls_before, result, "interrupted", "interrupted (Ctrl-C)")
+        raise
     except Exception as exc:
         _finish(db, log_id, client, calls_before, result, "failed", str(exc))
         raise
     _finish(db, log_id, client, calls_before, result, "ok", None)
     return result
+
+
+def _count(client: SalesforceClient, soql: str, options: SyncOptions) -> int:
+    """The window's call Tasks; a refused query names the config's call filter, if set."""
+    try:
+        return client.count(soql)
+    except (ApiLimitError, FieldError):
+        raise
+    except SyncError as exc:
+        if options.call_filter == DEFAULT_CALL_FILTER:
+            raise
+        raise SyncError(f"{exc} (the query carries call_filter from the config's "
+                        "[salesforce] section: check it)") from None
 
 
 def _finish(db: Database, log_id: int, client: SalesforceClient, calls_before: int,
@@ -208,27 +242,45 @@ def _sync_pages(db: Database, pages: Iterator[list[dict[str, Any]]], fields: Tas
     fetching a page fails, the pages already stored are committed before the error
     goes on, so the next run resumes after them.
     """
-    seen, failure, done = 0, None, False
+    seen, done = 0, False
+    failure: BaseException | None = None
     while not done:
-        with db.atomic():
-            pending = 0
-            while pending < COMMIT_ROWS:
-                try:
-                    records = next(pages)
-                except StopIteration:
-                    done = True
-                    break
-                except Exception as exc:  # noqa: BLE001 - raised again once the rest is kept
-                    failure, done = exc, True
-                    break
-                result.upserted += _store_page(db, records, fields, result, seen + 1)
-                if watermarks and records:
-                    last = records[-1].get("SystemModstamp")
-                    if last:
-                        store.set_watermark(db, format_ts(parse_ts(last)))
-                seen += len(records)
-                pending += len(records)
-                if on_progress:
-                    on_progress(seen, result.count)
+        kept = result.upserted, result.rejected
+        try:
+            seen, failure, done = _store_batch(db, pages, fields, result, watermarks,
+                                               on_progress, seen)
+        except BaseException:  # rolled back: count only what the database kept
+            result.upserted, result.rejected = kept
+            raise
     if failure is not None:
         raise failure
+
+
+def _store_batch(db: Database, pages: Iterator[list[dict[str, Any]]], fields: TaskFields,
+                 result: SyncResult, watermarks: bool, on_progress: ProgressFn | None,
+                 seen: int) -> tuple[int, BaseException | None, bool]:
+    """Store pages in one transaction until it holds ``COMMIT_ROWS`` rows or they run
+    out; (records seen, the fetch failure if any, whether the pages ended)."""
+    failure: BaseException | None = None
+    done = False
+    with db.atomic():
+        pending = 0
+        while pending < COMMIT_ROWS:
+            try:
+                records = next(pages)
+            except StopIteration:
+                done = True
+                break
+            except Exception as exc:  # noqa: BLE001 - raised again once the rest is kept
+                failure, done = exc, True
+                break
+            result.upserted += _store_page(db, records, fields, result, seen + 1)
+            if watermarks and records:
+                last = records[-1].get("SystemModstamp")
+                if last:
+                    store.set_watermark(db, format_ts(parse_ts(last)))
+            seen += len(records)
+            pending += len(records)
+            if on_progress:
+                on_progress(seen, result.count)
+    return seen, failure, done

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
+from typing import Self
 
 import pytest
 from click.testing import CliRunner, Result
 
+from calltui import fixtype, store
 from calltui.cli import cli
 from calltui.fakeorg import FakeOrg
 from tests.conftest import SAMPLE_SESSIONS
-from tests.test_sync import sample_tasks
+from tests.test_sync import call_task, sample_tasks
 
 
 @pytest.fixture
@@ -40,7 +49,8 @@ def test_sync_then_match(org: FakeOrg, tmp_path: Path) -> None:
     assert invoke(db, {}, "import", str(SAMPLE_SESSIONS)).exit_code == 0
     result = invoke(db, env_for(org), "sync")
     assert result.exit_code == 0, result.output
-    assert "Synced 4 Tasks (0 deleted, 0 rejected)" in result.stdout
+    assert "Synced 4 Tasks: 4 stored, 0 deleted, 0 rejected; 4 API calls" in result.stdout
+    assert "No web sessions" not in result.stderr
     report = CliRunner().invoke(cli, ["--db", str(db), "report", "calls", "--format", "json"])
     assert {r["status"] for r in json.loads(report.stdout)} == {
         "matched", "outside_window", "missing_bizible_id"}
@@ -50,7 +60,9 @@ def test_dry_run_prints_soql_and_counts(org: FakeOrg, tmp_path: Path) -> None:
     result = invoke(tmp_path / "c.db", env_for(org), "sync", "--dry-run")
     out = result.stdout
     assert out.count("SELECT Id, Subject") == 2
-    assert "4 call Tasks in the window (full); nothing written" in out
+    assert "4 call Tasks in the window (full; the deleted ones are read apart); nothing " \
+        "written" in out
+    assert list(tmp_path.iterdir()) == []  # not even a new database
 
 
 def test_failing_sync_is_one_line_and_leaks_no_secret(org: FakeOrg, tmp_path: Path) -> None:
@@ -74,11 +86,35 @@ def test_missing_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert result.stderr.startswith("error: no Salesforce credentials")
 
 
-def test_bad_since(org: FakeOrg, tmp_path: Path) -> None:
-    result = invoke(tmp_path / "c.db", env_for(org), "sync", "--since", "last tuesday")
+@pytest.mark.parametrize(("args", "message"), [
+    (["--since", "last tuesday"], "--since: not a date or ISO time: 'last tuesday' (e.g. "
+                                  "2026-03-01 or 2026-03-01T13:05:00Z)"),
+    (["--since", ""], "--since: empty: give a date or a date and time"),
+    (["--since", "2026-02-30"], "--since: '2026-02-30' is not a date in the calendar"),
+    (["--since", "2999-01-01"], "--since 2999-01-01: that is in the future"),
+    (["--full", "--since", "2026-03-01"], "--full and --since do not go together"),
+    (["--all-sessions", "--since", "2026-03-01", "--until", "soon"],
+     "--until: not a date or ISO time: 'soon'"),
+])
+def test_bad_since(org: FakeOrg, tmp_path: Path, args: list[str], message: str) -> None:
+    result = invoke(tmp_path / "c.db", env_for(org), "sync", *args)
     assert result.exit_code == 2
-    assert ("--since: bad timestamp 'last tuesday' (expected a date and time, e.g. "
-            "2026-03-02 13:05:00 or 2026-03-02T13:05:00Z)") in result.stderr
+    assert result.stderr.startswith(f"error: {message}") and result.stderr.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []  # refused before the database was opened
+
+
+def test_since_takes_a_date_and_a_first_sync_names_its_new_database(
+    org: FakeOrg, tmp_path: Path
+) -> None:
+    db = tmp_path / "typo" / "c.db"
+    result = invoke(db, env_for(org), "sync", "--since", "2026-03-01")
+    assert result.exit_code == 0, result.output
+    assert "Synced 4 Tasks: 4 stored" in result.stdout
+    assert "The sync watermark stays at none: this --since run started after it" in result.stdout
+    assert f"New database: {db}" in result.stderr
+    assert "No web sessions in this database yet" in result.stderr
+    again = invoke(db, env_for(org), "sync")
+    assert "New database" not in again.stderr and "Synced 4 Tasks" in again.stdout
 
 
 def test_doctor_reports_fields_and_usage(org: FakeOrg, tmp_path: Path) -> None:
@@ -175,8 +211,216 @@ def test_demo_org_serves_the_demo_tasks_to_sync_and_doctor(tmp_path: Path) -> No
         assert doctor.exit_code == 0, doctor.output
         synced = invoke(db, env, "sync")
         assert synced.exit_code == 0, synced.output
-        counts = re.search(r"Synced (\d+) Tasks \((\d+) deleted, 0 rejected\)", synced.stdout)
-        assert counts is not None and int(counts[1]) + int(counts[2]) == tasks
+        counts = re.search(r"Synced ([\d,]+) Tasks: ", synced.stdout)
+        assert counts is not None and int(counts[1].replace(",", "")) == tasks
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_the_demo_org_moves_its_tasks_to_end_the_day_before_its_running_clock() -> None:
+    from calltui.demo import DEMO_END, demo_org, make_demo_data
+
+    data = make_demo_data(10)
+    stamps = sorted(t["SystemModstamp"] for t in data.tasks)
+    fixed = demo_org(data)  # the embedded demo: its own dates, its clock frozen after them
+    assert fixed.now() == DEMO_END + timedelta(days=1)
+    assert sorted(t["SystemModstamp"] for t in fixed.tasks.values()) == stamps
+    as_of = DEMO_END + timedelta(days=40, hours=3)
+    org = demo_org(data, as_of=as_of)
+    assert as_of <= org.now() < as_of + timedelta(seconds=30)
+    moved = sorted(org.tasks.values(), key=lambda t: t["SystemModstamp"])
+    assert [t["SystemModstamp"][:10] for t in (moved[0], moved[-1])] == [
+        (datetime.fromisoformat(s) + timedelta(days=39)).date().isoformat()
+        for s in (stamps[0], stamps[-1])]
+    assert moved[-1]["ActivityDate"] <= as_of.date().isoformat()
+
+
+@contextmanager
+def demo_org_env(seconds: int) -> Iterator[dict[str, str]]:
+    """``calltui demo-org`` in a subprocess; yields the SF_* variables it prints."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "calltui", "demo-org", "--calls", "40", "--seconds",
+         str(seconds)], stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert server.stdout is not None
+        assert server.stdout.readline().startswith("A stand-in org serves ")
+        exports = server.stdout.readline().split()
+        assert exports[0] == "export"
+        yield dict(pair.split("=", 1) for pair in exports[1:])
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+class _ThreeMinutesLater(datetime):
+    """The sync's clock, three minutes ahead: past its two-minute lag behind a write."""
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> Self:
+        return super().now(tz) + timedelta(minutes=3)
+
+
+def blank_call_ids(db: Path) -> list[str]:
+    database = store.open_db(db)
+    try:
+        return [r["id"] for r in fixtype.plan(database)]
+    finally:
+        database.close()
+
+
+def test_demo_org_fix_type_then_an_incremental_sync_reads_the_changes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import calltui.sync as sync_module
+
+    fixer, other = tmp_path / "fixer.db", tmp_path / "other.db"
+    with demo_org_env(120) as env:
+        for db in (fixer, other):
+            synced = invoke(db, env, "sync")
+            assert synced.exit_code == 0, synced.output
+        blank = blank_call_ids(other)
+        assert blank and blank_call_ids(fixer) == blank
+        fixed = invoke(fixer, env, "fix-type", "--set", "Call", "--apply", "--backup",
+                       str(tmp_path / "backup.jsonl"))
+        assert fixed.exit_code == 0, fixed.output
+        monkeypatch.setattr(sync_module, "datetime", _ThreeMinutesLater)
+        again = invoke(other, env, "sync")
+        assert again.exit_code == 0, again.output
+    database = store.open_db(other)
+    try:
+        last = store.recent_syncs(database)[0]
+        assert (last["mode"], last["status"], last["rows_upserted"]) == (
+            "incremental", "ok", len(blank))
+    finally:
+        database.close()
+    assert blank_call_ids(other) == []
+
+
+def test_ctrl_c_is_one_line_and_the_next_sync_goes_on(tmp_path: Path) -> None:
+    """A real SIGINT to a real ``calltui sync`` once its first 20,000 Tasks are committed."""
+    db = tmp_path / "c.db"
+    with FakeOrg(page_size=2000) as org:
+        org.set_now(datetime(2026, 3, 10, tzinfo=UTC))
+        org.add_tasks([call_task(i, datetime(2026, 3, 1, tzinfo=UTC) + timedelta(seconds=i))
+                       for i in range(24_000)])
+        org.set_now(datetime.now(UTC))
+        org.faults.delay_seconds = [0.0] * 13 + [5.0] * 2  # pages 11 and 12 come slowly
+        process = subprocess.Popen(
+            [sys.executable, "-m", "calltui", "--db", str(db), "sync"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, **env_for(org)})
+        deadline = time.monotonic() + 60
+        while not _watermark(db) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+        assert process.returncode == 130, stderr
+        assert stderr.strip().splitlines()[-1] == (
+            "error: interrupted: 20,000 Tasks were stored and are kept; the next sync goes on "
+            "after them")
+        with sqlite3.connect(db) as conn:
+            log = conn.execute("SELECT status, rows_upserted FROM sync_log").fetchall()
+            assert log == [("interrupted", 20_000)]
+        org.faults.delay_seconds = []
+        resumed = invoke(db, env_for(org), "sync")
+        assert resumed.exit_code == 0, resumed.output
+        # the 4,000 left, and the 10-minute overlap before the watermark (a Task a second)
+        assert "Synced 4,601 Tasks: 4,601 stored" in resumed.stdout
+        with sqlite3.connect(db) as conn:
+            assert conn.execute("SELECT COUNT(*) FROM tasks").fetchone() == (24_000,)
+
+
+def _watermark(db: Path) -> bool:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.01) as conn:
+            return conn.execute("SELECT 1 FROM sync_state").fetchone() is not None
+    except sqlite3.Error:
+        return False
+
+
+def test_ctrl_c_during_a_bulk_read_says_the_window_is_read_again(tmp_path: Path) -> None:
+    from calltui.cli import _interrupted
+
+    db = store.open_db(tmp_path / "c.db")
+    log_id = store.start_sync_log(db, "full bulk", None, "2026-03-10T11:58:00.000Z")
+    store.finish_sync_log(db, log_id, status="interrupted", error="interrupted (Ctrl-C)",
+                          rows_upserted=42_359)
+    assert _interrupted(db) == (
+        "interrupted: 42,359 Tasks were stored and are kept; a Bulk API read moves the "
+        "watermark only when it ends, so the next sync reads this window again")
+
+
+def test_report_syncs_shows_the_sync_log(org: FakeOrg, tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    assert invoke(db, env_for(org), "sync").exit_code == 0
+    refused = invoke(db, {**env_for(org), "SF_PASSWORD": "wrong"}, "sync")
+    assert refused.exit_code == 1
+    result = invoke(db, {}, "report", "syncs", "--format", "json")
+    assert result.exit_code == 0, result.output
+    newest, first = json.loads(result.stdout)
+    assert (newest["mode"], newest["status"]) == ("login", "failed")
+    assert (first["mode"], first["status"], first["rows_upserted"], first["api_calls"]) == (
+        "full", "ok", 4, 4)
+    assert first["usage_after"] == "4/100000" and first["error"] is None
+    table = invoke(db, {}, "report", "syncs")
+    assert "Sync log" in table.stdout and "login refused" in table.stdout
+    assert invoke(tmp_path / "none.db", {}, "report", "syncs").exit_code == 1
+
+
+@pytest.mark.parametrize("setting", [
+    {"SF_API_VERSION": "v59.0"}, {"SF_API_VERSION": "59"},
+    {"SF_DOMAIN": "https://acme.my.salesforce.com/"},
+])
+def test_pasted_forms_of_settings_are_understood(org: FakeOrg, tmp_path: Path,
+                                                 setting: dict[str, str]) -> None:
+    db = tmp_path / "c.db"
+    doctor = invoke(db, {**env_for(org), **setting}, "doctor")
+    assert "│ API version" in doctor.stdout and "v59.0" in doctor.stdout, doctor.output
+    assert "API usage" in doctor.stdout and doctor.stderr == ""
+    synced = invoke(db, {**env_for(org), **setting}, "sync")
+    assert synced.exit_code == 0, synced.output
+
+
+@pytest.mark.parametrize("setting, error", [
+    ({"SF_API_VERSION": "abc"}, "SF_API_VERSION: 'abc' is not an API version (e.g. 59.0)"),
+    ({"SF_DOMAIN": "https://sf-proxy.example.com"}, "SF_DOMAIN: 'https://sf-proxy.example.com' "
+     "is not a Salesforce domain: give the part before .salesforce.com (e.g. acme.my, or test "
+     "for a sandbox); a non-Salesforce endpoint goes in SF_LOGIN_URL"),
+    ({"SF_LOGIN_URL": "not a url"}, "SF_LOGIN_URL: 'not a url' is not a URL (expected "
+                                    "https://host)"),
+    ({"SF_LOGIN_URL": "http://user:s3cr3t@127.0.0.1:1234"}, "SF_LOGIN_URL must not carry a "
+     "user name or password; give them as SF_USERNAME / SF_PASSWORD"),
+    ({"SF_SESSION_ID": "00D!s3cr3t", "SF_INSTANCE_URL": "http://user:s3cr3t@127.0.0.1:1234"},
+     "SF_INSTANCE_URL must not carry a user name or password; give them as SF_USERNAME / "
+     "SF_PASSWORD"),
+    ({"SF_SESSION_ID": "00D!s3cr3t", "SF_INSTANCE_URL": "127.0.0.1:44085"},
+     "SF_INSTANCE_URL: '127.0.0.1:44085' is not a URL (expected https://host)"),
+])
+@pytest.mark.parametrize("command", ["doctor", "sync"])
+def test_a_bad_setting_is_one_line_naming_it_and_no_secret_is_kept(
+    org: FakeOrg, tmp_path: Path, setting: dict[str, str], error: str, command: str
+) -> None:
+    db = tmp_path / "c.db"
+    result = invoke(db, {**env_for(org), **setting}, command)
+    assert result.exit_code == 1
+    assert result.stderr == f"error: {error}\n"
+    kept = db.read_bytes().decode("latin-1") if db.exists() else ""
+    everything = result.output + result.stderr + kept
+    assert "s3cr3t" not in everything and org.password not in everything
+    if command == "sync":
+        from calltui import store
+
+        [log] = store.recent_syncs(store.open_db(db))
+        assert (log["status"], log["error"]) == ("failed", error)
+
+
+def test_a_bad_setting_in_the_config_file_names_its_key(org: FakeOrg, tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[salesforce]\nlogin_url = "http://example.com"\n')
+    env = {key: value for key, value in env_for(org).items() if key != "SF_LOGIN_URL"}
+    result = CliRunner(env=env).invoke(
+        cli, ["--db", str(tmp_path / "c.db"), "--config", str(config), "doctor"])
+    assert result.exit_code == 1
+    assert result.stderr == ("error: [salesforce] login_url must use https unless it points at "
+                             "this machine (127.0.0.1/localhost): http://example.com\n")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from calltui.config import Config
 from calltui.importer import import_file
 from calltui.match import run_match
 from calltui.models import MatchOptions
+from calltui.sync import SyncResult
 from calltui.tui import app as app_module
 from calltui.tui.app import SCREENS, CalltuiApp
 from calltui.tui.format import human_gap, short_ts
@@ -646,13 +646,13 @@ async def test_sync_failure_is_one_line_and_a_finished_sync_reloads(
         await _settle(app, pilot)
         assert [n.message for n in app._notifications] == [
             "sync failed: SF_USERNAME is not set"]
-        result = SimpleNamespace(upserted=3, deleted=0, rejected=0, api_calls=2)
+        result = SyncResult("full", None, "2026-03-10T12:00:00.000Z", upserted=3, api_calls=2)
         monkeypatch.setattr(app_module, "make_client", lambda config: object())
         monkeypatch.setattr(app_module, "run_sync", lambda *a, **k: result)
         await pilot.press("y")
         await _settle(app, pilot)
         assert _last_message(app).startswith(
-            "Synced 3 Tasks (0 deleted, 0 rejected) with 2 API calls. Matched 0 of 0")
+            "Synced 3 Tasks: 3 stored, 0 deleted, 0 rejected; 2 API calls. Matched 0 of 0")
 
 
 async def test_sync_without_credentials_is_in_the_sync_log(

@@ -113,7 +113,7 @@ def test_plain_sync_includes_the_configured_warehouse(fake: FakeWarehouse, tmp_p
         result = CliRunner().invoke(cli, ["--db", str(db), "--config", str(cfg), "sync"],
                                     env=env)
     assert result.exit_code == 0, result.output
-    assert "Synced 57 Tasks (3 deleted" in result.output
+    assert "Synced 60 Tasks: 57 stored, 3 deleted" in result.output
     assert "Synced from the warehouse" in result.output
     counts = store.counts_by_status(store.open_db(db))
     assert counts.get("matched", 0) > 0

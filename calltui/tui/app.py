@@ -300,8 +300,7 @@ class CalltuiApp(App[None]):
                 raise
             result = run_sync(db, client, sync_options(self.state.config), on_progress=report)
             summary = self._match(db)
-            text = (f"Synced {result.upserted:,} Tasks ({result.deleted:,} deleted, "
-                    f"{result.rejected:,} rejected) with {result.api_calls} API calls")
+            text = result.summary()
             return text if summary is None else f"{text}. {self.match_text(summary)}"
         self._run("sync", job)
 
