@@ -14,7 +14,7 @@ from sqlite_utils import Database
 
 from calltui import store
 from calltui.fakeorg import FakeOrg
-from calltui.sf.client import SyncError
+from calltui.sf.client import SalesforceClient, SyncError
 from calltui.sync import SyncOptions, SyncResult, run_sync
 from tests.test_sync import NOW, call_task, client_for, sync
 
@@ -26,12 +26,18 @@ def org() -> Iterator[FakeOrg]:
         yield fake
 
 
-def test_since_after_the_watermark_reads_its_window_and_keeps_the_watermark(
-    org: FakeOrg, db: Database
-) -> None:
+def synced_five_days(org: FakeOrg, db: Database) -> SalesforceClient:
+    """Five Tasks, one modified each of the five days before NOW, synced; the client."""
     org.add_tasks([call_task(i, NOW - timedelta(days=i + 1)) for i in range(5)])
     client = client_for(org)
     sync(db, client)
+    return client
+
+
+def test_since_after_the_watermark_reads_its_window_and_keeps_the_watermark(
+    org: FakeOrg, db: Database
+) -> None:
+    client = synced_five_days(org, db)
     watermark = store.get_watermark(db)
     later = NOW + timedelta(days=3)
     org.set_now(NOW + timedelta(days=1))
@@ -46,9 +52,7 @@ def test_since_after_the_watermark_reads_its_window_and_keeps_the_watermark(
 def test_since_at_or_before_the_watermark_moves_it_like_an_incremental_run(
     org: FakeOrg, db: Database
 ) -> None:
-    org.add_tasks([call_task(i, NOW - timedelta(days=i + 1)) for i in range(5)])
-    client = client_for(org)
-    sync(db, client)
+    client = synced_five_days(org, db)
     later = NOW + timedelta(days=1)
     result = run_sync(db, client, SyncOptions(since=NOW - timedelta(days=2, hours=12)),
                       now=later)
