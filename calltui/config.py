@@ -48,8 +48,12 @@ def default_config_path() -> Path:
     return Path(platformdirs.user_config_dir("calltui", appauthor=False)) / "config.toml"
 
 
-_SECRET_KEYS = frozenset({"password", "security_token", "session_id", "consumer_secret",
-                          "private_key", "token"})
+_SECRET_KEYS = {"password": "SF_PASSWORD", "security_token": "SF_SECURITY_TOKEN",
+                "token": "SF_SECURITY_TOKEN", "session_id": "SF_SESSION_ID",
+                "consumer_secret": "SF_CONSUMER_SECRET",
+                "private_key": "a key file named by SF_PRIVATE_KEY_FILE"}
+"""The secrets refused in ``[salesforce]``, each with the variable that gives it instead
+(for a JWT key: the path of its file)."""
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -85,7 +89,7 @@ def _check_known(data: dict[str, Any], path: Path) -> None:
                               f"(known: {', '.join(sorted(_KNOWN))})")
         if not isinstance(value, dict):
             raise ConfigError(f"config file {path}: {section} must be a [{section}] table")
-        unknown = sorted(set(value) - _KNOWN[section] - _SECRET_KEYS)
+        unknown = sorted(set(value) - _KNOWN[section] - _SECRET_KEYS.keys())
         if unknown:
             raise ConfigError(f"config file {path}: unknown key {unknown[0]!r} in [{section}] "
                               f"(known: {', '.join(sorted(_KNOWN[section]))})")
@@ -95,11 +99,13 @@ def _from_dict(data: dict[str, Any], path: Path) -> Config:
     _check_known(data, path)
     match = data.get("match", {})
     sf = dict(data.get("salesforce", {}))
-    secrets = _SECRET_KEYS & sf.keys()
+    secrets = sorted(_SECRET_KEYS.keys() & sf.keys())
     if secrets:
+        instead = ", ".join(f"{key} as {_SECRET_KEYS[key]}" for key in secrets)
         raise ConfigError(
             f"config file {path}: secrets do not belong in the config file "
-            f"({', '.join(sorted(secrets))}); set them in the environment (SF_PASSWORD, ...)"
+            f"({', '.join(secrets)}); set them in the environment or with `calltui secret "
+            f"set` instead: {instead}"
         )
     try:
         options = MatchOptions(

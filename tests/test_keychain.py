@@ -8,6 +8,8 @@ from pathlib import Path
 import keyring
 import pytest
 from click.testing import CliRunner
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from keyring.backend import KeyringBackend
 
 from calltui import cli as cli_module
@@ -92,7 +94,10 @@ def test_cli_secret_set_reads_a_pipe(memory: MemoryKeyring, tmp_path: Path) -> N
 
 def test_private_key_path_from_the_keyring(memory: MemoryKeyring, tmp_path: Path) -> None:
     key = tmp_path / "server.key"
-    key.write_text("not really a key")
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key.write_bytes(rsa_key.private_bytes(serialization.Encoding.PEM,
+                                          serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
     store_secret("SF_PRIVATE_KEY_FILE", str(key))
     creds = credentials_from_env(with_keyring({"SF_USERNAME": "a@b.c", "SF_CONSUMER_KEY": "CK"}))
     assert (creds.mode, creds.private_key_file) == ("jwt", str(key))

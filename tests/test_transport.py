@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from calltui.sf.transport import EndpointSession, domain_for, is_loopback_host
+from calltui.sf.transport import EndpointSession, check_url, domain_for, is_loopback_host
 
 
 @pytest.mark.parametrize("url, expected", [
@@ -52,8 +52,8 @@ def test_real_salesforce_login_url_changes_nothing(login_url: str) -> None:
 
 
 @pytest.mark.parametrize("login_url", [
-    "http://example.com", "http://acme.my.salesforce.com", "ftp://127.0.0.1", "127.0.0.1:80",
-    "http://10.0.0.1:8080", "",
+    "http://example.com", "http://acme.my.salesforce.com", "ftp://127.0.0.1",
+    "http://10.0.0.1:8080",
 ])
 def test_plain_http_only_for_loopback(login_url: str) -> None:
     with pytest.raises(ValueError) as info:
@@ -61,6 +61,29 @@ def test_plain_http_only_for_loopback(login_url: str) -> None:
     assert str(info.value) == (
         "SF_LOGIN_URL must use https unless it points at this machine "
         f"(127.0.0.1/localhost): {login_url}")
+
+
+@pytest.mark.parametrize("login_url", [
+    "127.0.0.1:80", "", "not a url", "localhost:8080", "https://", "https:///path",
+    "http://127.0.0.1:port", "http://[::1", "https://exa mple.com", None, 8080,
+])
+def test_what_is_not_a_url_is_named_as_such(login_url: object) -> None:
+    with pytest.raises(ValueError) as info:
+        check_url(login_url, "SF_INSTANCE_URL")
+    assert str(info.value) == f"SF_INSTANCE_URL: {login_url!r} is not a URL (expected https://host)"
+
+
+@pytest.mark.parametrize("login_url", [
+    "http://user:s3cr3t@127.0.0.1:1234", "https://:s3cr3t@login.salesforce.com",
+    "https://s3cr3t@sf-proxy.example.test/", "user:s3cr3t@127.0.0.1",
+])
+def test_a_url_with_user_info_is_refused_without_repeating_it(login_url: str) -> None:
+    with pytest.raises(ValueError) as info:
+        EndpointSession(login_url)
+    assert str(info.value) == ("SF_LOGIN_URL must not carry a user name or password; give "
+                               "them as SF_USERNAME / SF_PASSWORD")
+    with pytest.raises(ValueError, match=r"^\[salesforce\] login_url must not carry"):
+        check_url(login_url, "[salesforce] login_url")
 
 
 @pytest.mark.parametrize("login_url", [

@@ -4,22 +4,28 @@ Auth modes (SPEC §2.1): username + password + security token (an empty token
 is allowed), OAuth JWT bearer (consumer key + private key file), client
 credentials (consumer key + secret, My Domain), and an existing session id +
 instance URL. ``SF_LOGIN_URL`` points the client at any Salesforce-compatible
-endpoint (plain http only for this machine).
+endpoint (plain http only for this machine). Every setting is checked before any
+network call; an error names the setting as the user set it (``SF_LOGIN_URL``, or
+``[salesforce] login_url`` from the config file) and never repeats a secret.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from simple_salesforce.login import SalesforceLogin
 
-from calltui.sf.transport import EndpointSession, domain_for
+from calltui.sf.transport import EndpointSession, check_url, domain_for
 
-__all__ = ["AuthError", "Credentials", "credentials_from_env", "login"]
+__all__ = ["AuthError", "Credentials", "credentials_from_env", "login", "unreachable"]
 
 AuthMode = Literal["password", "jwt", "client_credentials", "session"]
 DEFAULT_LOGIN_URL = "https://login.salesforce.com"
@@ -53,48 +59,48 @@ class Credentials:
         return [v for v in values if v]
 
 
+@dataclass(frozen=True)
+class _Settings:
+    """Where a setting comes from: the environment wins over config ``[salesforce]``."""
+
+    env: Mapping[str, str]
+    config: Mapping[str, Any]
+
+    def get(self, name: str, key: str) -> Any:
+        value = self.env.get(name)
+        return value if value is not None else self.config.get(key)
+
+    def label(self, name: str, key: str) -> str:
+        """The setting as the user set it: the variable, or the config file's key."""
+        if self.env.get(name) is None and key in self.config:
+            return f"[salesforce] {key}"
+        return name
+
+
 def credentials_from_env(
     env: Mapping[str, str], settings: Mapping[str, Any] | None = None
 ) -> Credentials:
-    """Pick the auth mode from what is set; config ``[salesforce]`` gives non-secret defaults."""
-    settings = settings or {}
+    """Pick the auth mode from what is set; config ``[salesforce]`` gives non-secret defaults.
 
-    def get(name: str, key: str) -> str | None:
-        value = env.get(name)
-        return value if value is not None else settings.get(key)
-
-    common: dict[str, Any] = {
-        "login_url": get("SF_LOGIN_URL", "login_url") or DEFAULT_LOGIN_URL,
-        "domain": get("SF_DOMAIN", "domain"),
-        "api_version": str(get("SF_API_VERSION", "api_version") or DEFAULT_API_VERSION),
-        "username": get("SF_USERNAME", "username"),
-        "consumer_key": get("SF_CONSUMER_KEY", "consumer_key"),
-        "private_key_file": get("SF_PRIVATE_KEY_FILE", "private_key_file"),
-        "instance_url": get("SF_INSTANCE_URL", "instance_url"),
-    }
-    try:
-        EndpointSession(common["login_url"])
-    except ValueError as exc:
-        raise AuthError(str(exc)) from None
+    Every setting is checked here, before any network call; an error names the setting
+    as the user set it and never repeats a secret.
+    """
+    given = _Settings(env, settings or {})
+    common = _common(given)
     session_id, password = env.get("SF_SESSION_ID"), env.get("SF_PASSWORD")
     secret = env.get("SF_CONSUMER_SECRET")
     if session_id and common["instance_url"]:
         instance = common["instance_url"]
-        if instance.startswith("http://") and not get("SF_LOGIN_URL", "login_url"):
+        if instance.startswith("http://") and not given.get("SF_LOGIN_URL", "login_url"):
             common["login_url"] = instance  # a local endpoint: talk to it over plain http
-        try:
-            EndpointSession(instance if "//" in instance else f"https://{instance}")
-        except ValueError as exc:
-            raise AuthError(str(exc).replace("SF_LOGIN_URL", "SF_INSTANCE_URL")) from None
         return Credentials("session", session_id=session_id, **common)
     if common["username"] and password is not None:
         token = env.get("SF_SECURITY_TOKEN", "")
         return Credentials("password", password=password, security_token=token, **common)
     if common["username"] and common["consumer_key"] and common["private_key_file"]:
-        key_file = Path(common["private_key_file"]).expanduser()
-        if not key_file.is_file():
-            raise AuthError(f"SF_PRIVATE_KEY_FILE: no such file {key_file}")
-        return Credentials("jwt", **{**common, "private_key_file": str(key_file)})
+        key_file = _key_file(common["private_key_file"],
+                             given.label("SF_PRIVATE_KEY_FILE", "private_key_file"))
+        return Credentials("jwt", **{**common, "private_key_file": key_file})
     if common["consumer_key"] and secret:
         if not common["domain"] or common["domain"] in ("login", "test"):
             raise AuthError("client credentials need your My Domain: set SF_DOMAIN "
@@ -105,6 +111,93 @@ def credentials_from_env(
         "or SF_USERNAME + SF_CONSUMER_KEY + SF_PRIVATE_KEY_FILE (JWT), or SF_CONSUMER_KEY + "
         "SF_CONSUMER_SECRET + SF_DOMAIN, or SF_SESSION_ID + SF_INSTANCE_URL"
     )
+
+
+def _common(given: _Settings) -> dict[str, Any]:
+    """The settings every auth mode shares, checked and normalised."""
+    return {
+        "login_url": _url(given, "SF_LOGIN_URL", "login_url") or DEFAULT_LOGIN_URL,
+        "domain": _domain(given.get("SF_DOMAIN", "domain"), given.label("SF_DOMAIN", "domain")),
+        "api_version": _api_version(given.get("SF_API_VERSION", "api_version"),
+                                    given.label("SF_API_VERSION", "api_version")),
+        "username": given.get("SF_USERNAME", "username"),
+        "consumer_key": given.get("SF_CONSUMER_KEY", "consumer_key"),
+        "private_key_file": given.get("SF_PRIVATE_KEY_FILE", "private_key_file"),
+        "instance_url": _url(given, "SF_INSTANCE_URL", "instance_url"),
+    }
+
+
+def _url(given: _Settings, name: str, key: str) -> str | None:
+    """An endpoint URL, checked like every other (transport.check_url); None when unset."""
+    value = given.get(name, key)
+    if value is None or value == "":
+        return None
+    try:
+        check_url(value, given.label(name, key))
+    except ValueError as exc:
+        raise AuthError(str(exc)) from None
+    return str(value).strip()
+
+
+_API_VERSION = re.compile(r"[vV]?([1-9][0-9]{0,2})(?:\.0)?")
+
+
+def _api_version(value: Any, label: str) -> str:
+    """``59``, ``59.0``, ``v59.0`` and ``V59.0`` are ``59.0``; anything else is refused."""
+    if value is None or value == "":
+        return DEFAULT_API_VERSION
+    match = _API_VERSION.fullmatch(str(value).strip())
+    if match is None or isinstance(value, bool):
+        raise AuthError(f"{label}: {value!r} is not an API version (e.g. 59.0)")
+    return f"{match[1]}.0"
+
+
+_DOMAIN = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
+_PASTED_HOST = re.compile(r"(?:https?://)?([^/:@\s]+)\.salesforce\.com/?")
+
+
+def _domain(value: Any, label: str) -> str | None:
+    """What goes before ``.salesforce.com`` (``acme.my``, ``test``); a pasted Salesforce
+    host or URL (``https://acme.my.salesforce.com/``) is reduced to it."""
+    if value is None or value == "":
+        return None
+    text = str(value).strip().lower()
+    pasted = _PASTED_HOST.fullmatch(text)
+    domain = pasted[1] if pasted else text
+    if not _DOMAIN.fullmatch(domain) or domain.endswith(".com"):
+        raise AuthError(f"{label}: {_masked(str(value))!r} is not a Salesforce domain: give "
+                        "the part before .salesforce.com (e.g. acme.my, or test for a "
+                        "sandbox); a non-Salesforce endpoint goes in SF_LOGIN_URL")
+    return domain
+
+
+def _masked(text: str) -> str:
+    """``text`` with whatever comes before an ``@`` (a user name, a password) masked."""
+    if "@" not in text:
+        return text
+    scheme = text.split("://", 1)[0] + "://" if "://" in text else ""
+    return f"{scheme}***@{text.rsplit('@', 1)[1]}"
+
+
+def _key_file(value: str, label: str) -> str:
+    """The JWT key's path, once the key loads the way simple-salesforce's pyjwt loads it:
+    a bad key is a problem on this machine, not a login the server refused."""
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise AuthError(f"{label}: no such file {path}")
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except OSError as exc:
+        raise AuthError(f"{label}: cannot read {path} ({exc.strerror or exc})") from None
+    except TypeError:  # the key is encrypted
+        raise AuthError(f"{label}: {path} is encrypted; the JWT login needs the key without "
+                        "a passphrase") from None
+    except (ValueError, UnsupportedAlgorithm):
+        raise AuthError(f"{label}: {path} is not a PEM private key") from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise AuthError(f"{label}: {path} is not an RSA private key (the JWT login signs "
+                        "with RS256)")
+    return str(path)
 
 
 def login(creds: Credentials, session: EndpointSession) -> tuple[str, str]:
@@ -128,7 +221,7 @@ def login(creds: Credentials, session: EndpointSession) -> tuple[str, str]:
     try:
         session_id, instance = SalesforceLogin(**kwargs)
     except OSError as exc:  # requests' ConnectionError and Timeout are OSErrors
-        raise AuthError(f"cannot reach {where}: {network_reason(exc)}") from None
+        raise AuthError(unreachable(where, exc)) from None
     except Exception as exc:  # simple-salesforce raises SalesforceAuthenticationFailed
         raise AuthError(f"login refused by {where}: {_login_message(exc, creds)}") from None
     return session_id, instance
@@ -140,6 +233,11 @@ def login_host(creds: Credentials) -> str:
     if creds.domain and host.endswith(".salesforce.com"):
         return f"https://{creds.domain}.salesforce.com"
     return creds.login_url
+
+
+def unreachable(where: str, exc: BaseException) -> str:
+    """``cannot reach URL: reason``, for a login URL or an instance alike; no secret in it."""
+    return f"cannot reach {where}: {network_reason(exc)}"
 
 
 def network_reason(exc: BaseException) -> str:

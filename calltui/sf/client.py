@@ -32,7 +32,7 @@ from simple_salesforce.exceptions import (
 )
 from simple_salesforce.util import exception_handler
 
-from calltui.sf.auth import AuthError, Credentials, login
+from calltui.sf.auth import AuthError, Credentials, login, unreachable
 from calltui.sf.transport import EndpointSession
 
 __all__ = ["ApiLimitError", "FieldError", "SalesforceClient", "SyncError"]
@@ -94,7 +94,11 @@ class SalesforceClient:
             try:
                 return fn(self.sf)
             except SalesforceExpiredSession:
-                if relogged or self.creds.mode == "session":
+                if self.creds.mode == "session":  # no way to log in again
+                    raise SyncError(f"{what}: Salesforce refused the session id "
+                                    "(SF_SESSION_ID): it has expired or was revoked; get a "
+                                    "new one") from None
+                if relogged:
                     raise SyncError(f"{what}: the Salesforce session expired and a new "
                                     "login did not help") from None
                 relogged = True
@@ -121,10 +125,15 @@ class SalesforceClient:
                         from None
                 attempt += 1
                 if attempt > self.retries:
-                    reason = f"HTTP {status}" if status else type(exc).__name__
-                    raise SyncError(f"{what}: Salesforce kept failing ({reason}) after "
+                    raise SyncError(f"{what}: {self._failing(exc, status)} after "
                                     f"{self.retries} retries") from None
                 self.sleep(self.backoff * 2 ** (attempt - 1))
+
+    def _failing(self, exc: Exception, status: int | None) -> str:
+        """Why the retries ran out: the HTTP status, or the instance that cannot be reached."""
+        if isinstance(exc, SalesforceGeneralError):
+            return f"Salesforce kept failing (HTTP {status})"
+        return unreachable(self.session.rewrite(f"https://{self.sf.sf_instance}"), exc)
 
     def _bad_request(self, what: str, code: str, message: str) -> SyncError:
         if code == "INVALID_FIELD":

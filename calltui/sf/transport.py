@@ -12,15 +12,17 @@ To reach a fake org on ``http://127.0.0.1:PORT`` (or a proxy), calltui passes an
 * an ``https://`` URL on a loopback host (127.0.0.0/8, ``localhost``, ``::1``) is
   downgraded to ``http://`` when the login URL is plain http.
 
-Plain ``http://`` is only accepted for loopback login URLs. Every request also
-gets a default timeout when the caller gave none.
+Plain ``http://`` is only accepted for loopback login URLs, and a URL carrying a
+user name or password is refused. Every request also gets a default timeout when
+the caller gave none.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import requests
 
@@ -45,18 +47,39 @@ def is_salesforce_host(host: str | None) -> bool:
     return bool(host) and str(host).lower().endswith(SALESFORCE_SUFFIX)
 
 
-def _check_login_url(login_url: str) -> tuple[str, str, str]:
-    """Validate the login URL; return (scheme, netloc, host)."""
-    split = urlsplit(login_url.strip())
-    scheme, host = split.scheme.lower(), (split.hostname or "")
-    if not host or scheme not in ("http", "https") or (
-        scheme == "http" and not is_loopback_host(host)
-    ):
-        raise ValueError(
-            "SF_LOGIN_URL must use https unless it points at this machine "
-            f"(127.0.0.1/localhost): {login_url}"
-        )
-    return scheme, split.netloc, host.lower()
+def check_url(url: object, name: str = "SF_LOGIN_URL") -> tuple[str, str, str]:
+    """Validate an endpoint URL; return (scheme, netloc, host).
+
+    ``name`` is the setting the URL came from, as the user set it (``SF_INSTANCE_URL``,
+    ``[salesforce] login_url``, ...). No message repeats a user name or password.
+    """
+    text = url.strip() if isinstance(url, str) else ""
+    if "@" in text:
+        raise ValueError(f"{name} must not carry a user name or password; give them as "
+                         "SF_USERNAME / SF_PASSWORD")
+    split = _split_url(text)
+    if split is None:
+        raise ValueError(f"{name}: {url!r} is not a URL (expected https://host)")
+    scheme, host = split.scheme.lower(), str(split.hostname)
+    if scheme not in ("http", "https") or (scheme == "http" and not is_loopback_host(host)):
+        raise ValueError(f"{name} must use https unless it points at this machine "
+                         f"(127.0.0.1/localhost): {url}")
+    return scheme, split.netloc, host
+
+
+_HOST = re.compile(r"^[a-z0-9._:%-]+$")  # a host name or IP address, as urlsplit gives it
+
+
+def _split_url(text: str) -> SplitResult | None:
+    """``text`` split, or None unless it is scheme://host with a valid port, if any."""
+    try:
+        split = urlsplit(text)
+        split.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return None
+    if "://" not in text or not split.hostname or not _HOST.match(split.hostname):
+        return None
+    return split
 
 
 def domain_for(login_url: str) -> str | None:
@@ -67,7 +90,7 @@ def domain_for(login_url: str) -> str | None:
     "acme.my"; any other host (a fake org, a proxy) -> "login", because the
     :class:`EndpointSession` redirects ``login.salesforce.com`` there anyway.
     """
-    _, _, host = _check_login_url(login_url)
+    _, _, host = check_url(login_url)
     if not is_salesforce_host(host):
         return "login"
     domain = host[: -len(SALESFORCE_SUFFIX)]
@@ -86,7 +109,7 @@ class EndpointSession(requests.Session):
         super().__init__()
         self.login_url = login_url
         self.default_timeout = timeout
-        self._scheme, self._netloc, host = _check_login_url(login_url)
+        self._scheme, self._netloc, host = check_url(login_url)
         self._redirect_salesforce = not is_salesforce_host(host)
 
     def rewrite(self, url: str) -> str:
