@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -17,6 +17,7 @@ from calltui import store
 from calltui.cli import cli
 from calltui.fakeorg import FakeOrg
 from calltui.sf.auth import AuthError, credentials_from_env, login_host
+from tests.test_cli_sync import env_for, invoke
 
 PASSWORD = {"SF_USERNAME": "a@b.c", "SF_PASSWORD": "pw"}
 
@@ -194,14 +195,6 @@ def org() -> Iterator[FakeOrg]:
     with FakeOrg() as fake:
         yield fake
 
-
-def env_for(org: FakeOrg) -> dict[str, str]:
-    return {"SF_LOGIN_URL": org.url, "SF_USERNAME": org.username, "SF_PASSWORD": org.password,
-            "SF_SECURITY_TOKEN": org.security_token}
-
-
-def invoke(db: Path, env: dict[str, str], *args: str) -> Result:
-    return CliRunner(env={"COLUMNS": "200", **env}).invoke(cli, ["--db", str(db), *args])
 
 
 @pytest.mark.parametrize("setting", [
