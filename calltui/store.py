@@ -289,12 +289,6 @@ class StoreError(Exception):
     """The database cannot be used; the message is one line and nothing was written."""
 
 
-# A new database's page size. 16 KB pages take a quarter of the WAL frames and system
-# calls of SQLite's 4 KB to write the same rows: a first sync of 200,000 Tasks spent
-# about a tenth less CPU (bench/sync.py, alternating runs).
-PAGE_SIZE = 16384
-
-
 def open_db(path: str | Path) -> Database:
     """Open (creating if needed) the database at ``path``, in WAL mode, fully migrated.
 
@@ -308,7 +302,6 @@ def open_db(path: str | Path) -> Database:
     db = Database(path)
     try:
         _check_ours(db, path)
-        db.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # a new file's only; others keep theirs
         db.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
         db.execute("PRAGMA cache_size = -65536")  # 64 MB: index pages stay cached on big writes
         db.enable_wal()

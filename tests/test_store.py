@@ -21,20 +21,6 @@ def test_new_database_is_migrated_and_in_wal_mode(tmp_path: Path) -> None:
     assert [m.name for m in store.migrations.pending(db)] == []
 
 
-def test_a_new_database_has_16_kb_pages_and_an_old_one_keeps_its_own(tmp_path: Path) -> None:
-    db = store.open_db(tmp_path / "new.db")
-    assert db.execute("PRAGMA page_size").fetchone()[0] == store.PAGE_SIZE == 16384
-    db.close()
-    with sqlite3.connect(tmp_path / "old.db") as conn:  # made by a calltui before 16 KB pages
-        conn.execute("PRAGMA page_size = 4096")
-        conn.execute("PRAGMA journal_mode = WAL")
-    store.open_db(tmp_path / "old.db").close()
-    old = store.open_db(tmp_path / "old.db")
-    assert old.execute("PRAGMA page_size").fetchone()[0] == 4096
-    old.execute("INSERT INTO sync_state VALUES ('Task', '2026-01-01T00:00:00.000Z', 'now')")
-    assert store.get_watermark(old) == "2026-01-01T00:00:00.000Z"
-
-
 def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
     store.open_db(tmp_path / "a.db").close()
     db = store.open_db(tmp_path / "a.db")
