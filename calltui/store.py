@@ -1239,6 +1239,21 @@ def finish_sync_log(db: Database, log_id: int, **values: Any) -> None:
     db.execute(f"UPDATE sync_log SET {sets} WHERE id = ?", [*values.values(), log_id])
 
 
+def note_sync_rows(db: Database, log_id: int, upserted: int, deleted: int,
+                   rejected: int) -> None:
+    """A running sync's counts, written in the transaction of the rows they count: the
+    log always says what is committed, whatever stops the run."""
+    db.execute("UPDATE sync_log SET rows_upserted = ?, rows_deleted = ?, rows_rejected = ? "
+               "WHERE id = ?", [upserted, deleted, rejected, log_id])
+
+
+def sync_rows(db: Database, log_id: int) -> tuple[int, int, int]:
+    """(upserted, deleted, rejected) committed so far by the sync logged as ``log_id``."""
+    row = db.execute("SELECT rows_upserted, rows_deleted, rows_rejected FROM sync_log "
+                     "WHERE id = ?", [log_id]).fetchone()
+    return (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
+
+
 def recent_syncs(db: Database, limit: int = 200) -> list[dict[str, Any]]:
     return list(db.query("SELECT * FROM sync_log ORDER BY id DESC LIMIT ?", [limit]))
 

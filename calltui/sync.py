@@ -77,6 +77,7 @@ class SyncResult:
     usage_after: str | None = None
     soql: list[str] = field(default_factory=list)
     moves_watermark: bool = True  # False: a --since run that starts after the watermark
+    log_id: int = 0  # this run's sync log row
 
     def summary(self) -> str:
         """One line for the admin: every Task read, then what became of them."""
@@ -134,8 +135,8 @@ def run_sync(db: Database, client: SalesforceClient, options: SyncOptions = Sync
     if options.dry_run:
         result.api_calls = client.api_calls - calls_before
         return result
-    log_id = store.start_sync_log(db, mode + (" bulk" if use_bulk else ""),
-                                  result.window_start, result.window_end)
+    log_id = result.log_id = store.start_sync_log(db, mode + (" bulk" if use_bulk else ""),
+                                                  result.window_start, result.window_end)
     try:
         _sync_deleted(db, client, result.soql[0], options.fields, result)
         pages = (client.bulk_query(result.soql[1], poll=options.bulk_poll_seconds)
@@ -148,9 +149,11 @@ def run_sync(db: Database, client: SalesforceClient, options: SyncOptions = Sync
             with db.atomic():
                 store.set_watermark(db, result.window_end)
     except KeyboardInterrupt:
+        result.upserted, result.deleted, result.rejected = store.sync_rows(db, log_id)
         _finish(db, log_id, client, calls_before, result, "interrupted", "interrupted (Ctrl-C)")
         raise
     except Exception as exc:
+        result.upserted, result.deleted, result.rejected = store.sync_rows(db, log_id)
         _finish(db, log_id, client, calls_before, result, "failed", str(exc))
         raise
     _finish(db, log_id, client, calls_before, result, "ok", None)
@@ -232,6 +235,12 @@ def _sync_deleted(db: Database, client: SalesforceClient, soql: str, fields: Tas
     for records in client.iter_query(soql, include_deleted=True):
         with db.atomic():
             result.deleted += _store_page(db, records, fields, result, 0)
+            _note_rows(db, result)
+
+
+def _note_rows(db: Database, result: SyncResult) -> None:
+    """The counts so far into the sync log, in the transaction of the rows they count."""
+    store.note_sync_rows(db, result.log_id, result.upserted, result.deleted, result.rejected)
 
 
 def _sync_pages(db: Database, pages: Iterator[list[dict[str, Any]]], fields: TaskFields,
@@ -245,13 +254,8 @@ def _sync_pages(db: Database, pages: Iterator[list[dict[str, Any]]], fields: Tas
     seen, done = 0, False
     failure: BaseException | None = None
     while not done:
-        kept = result.upserted, result.rejected
-        try:
-            seen, failure, done = _store_batch(db, pages, fields, result, watermarks,
-                                               on_progress, seen)
-        except BaseException:  # rolled back: count only what the database kept
-            result.upserted, result.rejected = kept
-            raise
+        seen, failure, done = _store_batch(db, pages, fields, result, watermarks,
+                                           on_progress, seen)
     if failure is not None:
         raise failure
 
@@ -283,4 +287,5 @@ def _store_batch(db: Database, pages: Iterator[list[dict[str, Any]]], fields: Ta
             pending += len(records)
             if on_progress:
                 on_progress(seen, result.count)
+        _note_rows(db, result)
     return seen, failure, done

@@ -57,3 +57,16 @@ def test_an_instance_that_went_away_after_login_is_named() -> None:
     with pytest.raises(SyncError) as info:
         client.limits()
     assert str(info.value) == f"limits: cannot reach {url}: connection refused after 3 retries"
+
+
+def test_an_api_version_the_org_does_not_offer_is_named(org: FakeOrg) -> None:
+    creds = credentials_from_env({"SF_LOGIN_URL": org.url, "SF_USERNAME": org.username,
+                                  "SF_PASSWORD": org.password,
+                                  "SF_SECURITY_TOKEN": org.security_token, "SF_API_VERSION": "99"})
+    client = SalesforceClient(creds, backoff=0.0)
+    with pytest.raises(SyncError) as info:
+        client.describe_task()
+    message = str(info.value)
+    assert message.startswith("describe Task: Salesforce has no such resource at API v99.0 (")
+    assert message.endswith("): check SF_API_VERSION, the org may not offer that version")
+    assert "\n" not in message and "Response content" not in message

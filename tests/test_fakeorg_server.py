@@ -365,6 +365,18 @@ def test_describe_and_limits(org: FakeOrg) -> None:
                org.issue_session_id()).status_code == 404
 
 
+@pytest.mark.parametrize(("version", "status"), [
+    ("31.0", 200), ("59.0", 200), ("68.0", 200), ("30.0", 404), ("69.0", 404), ("59.5", 404),
+    ("x", 404)])
+def test_only_the_api_versions_salesforce_offers_answer(org: FakeOrg, version: str,
+                                                        status: int) -> None:
+    response = raw(org, "GET", f"/services/data/v{version}/limits", org.issue_session_id())
+    assert response.status_code == status
+    if status == 404:
+        assert response.json() == [{"message": "The requested resource does not exist",
+                                    "errorCode": "NOT_FOUND"}]
+
+
 def test_api_usage_header(org: FakeOrg) -> None:
     sf = login(org)
     sf.query("SELECT COUNT() FROM Task")

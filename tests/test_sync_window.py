@@ -139,3 +139,24 @@ def test_a_call_filter_salesforce_refuses_names_the_config(org: FakeOrg, db: Dat
     assert "MALFORMED_QUERY" in message and message.endswith(
         "(the query carries call_filter from the config's [salesforce] section: check it)")
     assert store.recent_syncs(db) == [] and store.count_rows(db, "tasks") == 0
+
+
+def test_ctrl_c_just_after_a_commit_still_counts_its_rows(
+    org: FakeOrg, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import calltui.sync as sync_module
+
+    monkeypatch.setattr(sync_module, "COMMIT_ROWS", 200)
+    org.add_tasks([call_task(i, NOW - timedelta(days=1, minutes=i)) for i in range(450)])
+    real = sync_module._store_batch
+
+    def committed_then_interrupted(*args: Any) -> Any:
+        real(*args)  # the first 200 rows are committed: Ctrl-C lands before the count
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sync_module, "_store_batch", committed_then_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        sync(db, client_for(org))
+    [log] = store.recent_syncs(db)
+    assert (log["status"], log["rows_upserted"], store.count_rows(db, "tasks")) == (
+        "interrupted", 200, 200)

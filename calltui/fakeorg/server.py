@@ -164,7 +164,8 @@ class FakeOrg:
     def data_path(self) -> str:
         """``/services/data/v{api_version}``: handy for raw calls in tests.
 
-        The org answers any ``vNN.N`` in a URL; ``api_version`` is only this default.
+        The org answers the versions it offers (31.0 to 68.0, as Salesforce in December
+        2026) in a URL; ``api_version`` is only this default.
         """
         return f"/services/data/v{self.api_version}"
 
@@ -591,9 +592,20 @@ def _counted_call(org: FakeOrg, request: DataRequest, session_id: str) -> Respon
     return response
 
 
+# The REST API versions a production org offers in December 2026: 31.0 (older ones are
+# retired) to 68.0 (Winter '27). Any other answers 404 NOT_FOUND, as Salesforce does.
+OLDEST_API_VERSION, NEWEST_API_VERSION = 31, 68
+
+
+def _offered(version: str) -> bool:
+    major, _, minor = version.partition(".")
+    return (major.isdigit() and minor == "0"
+            and OLDEST_API_VERSION <= int(major) <= NEWEST_API_VERSION)
+
+
 def _route_data(org: FakeOrg, request: DataRequest) -> Response:
     segments, method = request.segments, request.method
-    if not request.version:  # not /services/data/vNN.N/...
+    if not request.version or not _offered(request.version):  # not /services/data/vNN.N/
         return not_found()
     head = segments[0] if segments else ""
     if head in ("query", "queryAll") and len(segments) <= 2:

@@ -29,6 +29,7 @@ from simple_salesforce.exceptions import (
     SalesforceGeneralError,
     SalesforceMalformedRequest,
     SalesforceRefusedRequest,
+    SalesforceResourceNotFound,
 )
 from simple_salesforce.util import exception_handler
 
@@ -114,6 +115,12 @@ class SalesforceClient:
                         f"{what}: Salesforce API request limit exceeded ({message}); what was "
                         "synced so far is kept, run sync again when the limit resets") from None
                 raise SyncError(f"{what}: refused by Salesforce: {code} {message}") from None
+            except SalesforceResourceNotFound as exc:
+                code, message = _error_code(exc)
+                raise SyncError(
+                    f"{what}: Salesforce has no such resource at API v{self.creds.api_version} "
+                    f"({code or 'NOT_FOUND'}): check SF_API_VERSION, the org may not offer "
+                    "that version") from None
             except SalesforceMalformedRequest as exc:
                 code, message = _error_code(exc)
                 raise self._bad_request(what, code, message) from None
