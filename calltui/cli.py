@@ -414,8 +414,9 @@ def report_syncs(ctx: Context, fmt: str, limit: int) -> None:
     Example: calltui report syncs --limit 5
     """
     rows = iter(store.recent_syncs(ctx.existing_db, limit))
-    shown = ("id", "started_at", "mode", "status", "rows_upserted", "rows_deleted",
-             "api_calls", "usage_after", "error")
+    shown = ("id", "started_at", "mode", "status", "window_start", "window_end",
+             "rows_upserted", "rows_deleted", "api_calls", "usage_before", "usage_after",
+             "error")
     _emit(fmt, rows, SYNC_LOG_COLUMNS, shown, "Sync log")
 
 
@@ -614,10 +615,11 @@ def sync(ctx: Context, full: bool, since: str | None, dry_run: bool, warehouse_o
         summary = run_match(ctx.db, ctx.config.match, ctx.config.vendor_rules)
         Console(highlight=False).print(_summary_table(summary, store.counts_by_flag(ctx.db)))
         return
-    if since_at is not None and since_at >= datetime.now(UTC):
-        fail(f"--since {since}: that is in the future; nothing was modified since then", 2)
     options = options_from_config(ctx.config.salesforce, ctx.config.task_fields, full=full,
                                   since=since_at, dry_run=dry_run)
+    if since_at is not None and since_at >= datetime.now(UTC) - options.lag:
+        fail(f"--since {since}: that is not before now minus the sync's "
+             f"{options.lag.seconds // 60}-minute lag; there is nothing to read yet", 2)
     if dry_run and not ctx.db_path.exists():  # writes nothing: not even a new database
         with tempfile.TemporaryDirectory(prefix="calltui-dry-run-") as scratch:
             ctx.db_path = Path(scratch) / "dry-run.db"
@@ -628,24 +630,37 @@ def sync(ctx: Context, full: bool, since: str | None, dry_run: bool, warehouse_o
         result = _run_sync(ctx, options)
         if new_db:  # say where the data went: a mistyped --db is seen at once
             click.echo(f"New database: {ctx.db_path}", err=True)
-    out = Console(highlight=False)
     if dry_run:
         for soql in result.soql:
             click.echo(soql)
-        out.print(f"{result.count} call Tasks in the window ({result.mode}; the deleted ones "
-                  "are read apart); nothing written")
+        click.echo(f"{result.count} call Tasks in the window ({result.mode}; the deleted ones "
+                   "are read apart); nothing written")
         return
+    _after_sync(ctx, result)
+
+
+def _after_sync(ctx: Context, result: Any) -> None:
+    """What a sync did, the warehouse's sessions if configured, then the match."""
+    out = Console(highlight=False, markup=False)
     out.print(f"{result.summary()}; API usage {result.usage_after}")
     if not result.moves_watermark:
-        out.print(f"The sync watermark stays at {store.get_watermark(ctx.db) or 'none'}: this "
-                  "--since run started after it, so the next sync still reads from there.")
+        watermark = store.get_watermark(ctx.db)
+        out.print(f"The sync watermark stays at {watermark}: this --since run started after "
+                  "it, so the next sync still reads from there." if watermark else
+                  "No sync watermark is set yet: this --since run read only its window, so "
+                  "the next plain sync reads every call Task.")
     if ctx.config.warehouse:
         _sync_warehouse(ctx, False, None, None)
-    summary = run_match(ctx.db, ctx.config.match, ctx.config.vendor_rules)
-    out.print(_summary_table(summary, store.counts_by_flag(ctx.db)))
+    try:
+        summary = run_match(ctx.db, ctx.config.match, ctx.config.vendor_rules)
+    except KeyboardInterrupt:
+        fail("interrupted during the match: the synced Tasks are kept; run `calltui match` "
+             "to finish it", 130)
+    Console(highlight=False).print(_summary_table(summary, store.counts_by_flag(ctx.db)))
     if store.is_empty(ctx.db, "sessions"):
         err.print("No web sessions in this database yet, so no call can match one: import "
-                  "a BIZ_SESSIONS export (`calltui import FILE`) or set up [warehouse].")
+                  "a BIZ_SESSIONS export (`calltui import FILE`) or set up [warehouse].",
+                  markup=False)
 
 
 def _moment(option: str, value: str | None) -> Any:
@@ -680,12 +695,16 @@ def _run_sync(ctx: Context, options: Any) -> Any:
 
 
 def _interrupted(db: Database) -> str:
+    """What a sync stopped by Ctrl-C kept, from its sync log row (committed counts)."""
     last = store.recent_syncs(db, 1)
-    kept = last[0]["rows_upserted"] if last else 0
-    message = f"interrupted: {kept:,} Tasks were stored and are kept"
-    if last and str(last[0]["mode"]).endswith("bulk"):
+    row = last[0] if last else {}
+    stored, deleted = row.get("rows_upserted", 0), row.get("rows_deleted", 0)
+    message = f"interrupted: {stored:,} Tasks stored and {deleted:,} deleted are kept"
+    if str(row.get("mode", "")).endswith("bulk"):
         return (f"{message}; a Bulk API read moves the watermark only when it ends, so the "
                 "next sync reads this window again")
+    if not stored:
+        return f"{message}; the next sync reads this window again"
     return f"{message}; the next sync goes on after them"
 
 

@@ -137,6 +137,7 @@ def _from_dict(data: dict[str, Any], path: Path) -> Config:
         vendor_rules = parse_rules(data.get("vendors", {}))
     except ValueError as exc:
         raise ConfigError(f"config file {path}: [vendors] {exc}") from None
+    _check_salesforce(sf, path)
     warehouse = dict(data.get("warehouse", {}))
     try:
         check_warehouse(warehouse)
@@ -147,6 +148,20 @@ def _from_dict(data: dict[str, Any], path: Path) -> Config:
 
 
 _FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+def _check_salesforce(sf: dict[str, Any], path: Path) -> None:
+    """``[salesforce]`` settings that are not credentials: a whole number where one goes,
+    text where text goes."""
+    threshold = sf.get("bulk_threshold")
+    if threshold is not None and (not isinstance(threshold, int) or isinstance(threshold, bool)
+                                  or threshold < 0):
+        raise ConfigError(f"config file {path}: [salesforce] bulk_threshold must be a whole "
+                          f"number of Tasks (0 or more), not {threshold!r}")
+    call_filter = sf.get("call_filter")
+    if call_filter is not None and (not isinstance(call_filter, str) or not call_filter.strip()):
+        raise ConfigError(f"config file {path}: [salesforce] call_filter must be a SOQL "
+                          f"condition, e.g. \"TaskSubtype = 'Call'\", not {call_filter!r}")
 
 
 def _field_name(path: Path, value: Any) -> str:

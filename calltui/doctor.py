@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from calltui.records import TaskFields
-from calltui.sf.client import SalesforceClient, SyncError
+from calltui.sf.client import ApiVersionError, SalesforceClient, SyncError
 from calltui.sf.soql import DEFAULT_CALL_FILTER, TaskQuery
 
 __all__ = ["Check", "run_doctor"]
@@ -26,9 +26,12 @@ def run_doctor(client: SalesforceClient, fields: TaskFields = TaskFields(),
                now: datetime | None = None) -> list[Check]:
     """Login (already done by the client), API version, fields, API usage, recent calls."""
     checks = [Check("login", True, f"{client.creds.mode} login to {client.creds.login_url} "
-                    f"({client.sf.sf_instance})"),
-              Check("API version", True, f"v{client.creds.api_version}")]
-    described = {f["name"].lower(): f for f in client.describe_task().get("fields", [])}
+                    f"({client.sf.sf_instance})")]
+    try:
+        described = {f["name"].lower(): f for f in client.describe_task().get("fields", [])}
+    except ApiVersionError as exc:
+        return [*checks, Check("API version", False, str(exc))]
+    checks.append(Check("API version", True, f"v{client.creds.api_version}"))
     for name in (fields.bizible_id, *fields.call_time, "SystemModstamp", "WhoId", "Type"):
         field = described.get(name.lower())
         if field is None:
@@ -44,8 +47,9 @@ def run_doctor(client: SalesforceClient, fields: TaskFields = TaskFields(),
                             f"{used} of {limits.get('Max')} daily requests used"))
     now = now or datetime.now(UTC)
     try:
-        count = client.count(TaskQuery(fields, call_filter).count(now - timedelta(days=30), now))
-        checks.append(Check("call Tasks, last 30 days", count > 0, str(count)))
+        query = TaskQuery(fields, call_filter).count_created(now - timedelta(days=30), now)
+        count = client.count(query)
+        checks.append(Check("call Tasks created, last 30 days", count > 0, str(count)))
     except SyncError as exc:
-        checks.append(Check("call Tasks, last 30 days", False, str(exc)))
+        checks.append(Check("call Tasks created, last 30 days", False, str(exc)))
     return checks

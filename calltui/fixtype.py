@@ -195,8 +195,9 @@ def undo(client: Client, db: Database, path: Path, on_progress: Progress | None 
         if task_id not in current:
             result.skipped.append((task_id, "not found in the org (deleted?)"))
         elif current[task_id] != line["new"]:
-            result.skipped.append((task_id, f"Type changed since to {current[task_id]!r}; "
-                                            "left alone"))
+            now = current[task_id]
+            shown = repr(now) if now not in (None, "") else "blank"
+            result.skipped.append((task_id, f"Type changed since to {shown}; left alone"))
         else:
             changes.append((task_id, line["old"]))
     _write(client, db, changes, result, on_progress)

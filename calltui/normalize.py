@@ -48,6 +48,8 @@ def _offset(text: str | None) -> timedelta | None:
     sign = -1 if text[0] == "-" else 1
     digits = text[1:].replace(":", "")
     hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+    if hours > 14 or minutes > 59:  # no place on Earth is further from UTC than +14:00
+        raise ValueError(f"no time zone is {text} from UTC")
     return sign * timedelta(hours=hours, minutes=minutes)
 
 
@@ -83,7 +85,10 @@ def parse_ts(value: object, naive_tz: tzinfo = UTC) -> datetime:
         naive = datetime(year, month, day, hour, minute, second, micro)  # noqa: DTZ001
     except ValueError as exc:
         raise ValueError(f"bad timestamp {value!r}: {exc}") from None
-    offset = _offset(m.group(8))
+    try:
+        offset = _offset(m.group(8))
+    except ValueError as exc:
+        raise ValueError(f"bad timestamp {value!r}: {exc}") from None
     if offset is None:
         return localize(naive, naive_tz)
     return (naive - offset).replace(tzinfo=UTC)

@@ -125,10 +125,16 @@ def run_sync(db: Database, client: SalesforceClient, options: SyncOptions = Sync
                         f"{format_ts(end)} (now minus {options.lag}): nothing to read")
     query = TaskQuery(options.fields, options.call_filter)
     calls_before = client.api_calls
-    check_fields(client, options.fields)
     result = SyncResult(mode, format_ts(start) if start else None, format_ts(end),
-                        usage_before=client.usage, moves_watermark=moves_watermark)
-    result.count = _count(client, query.count(start, end), options)
+                        moves_watermark=moves_watermark)
+    try:
+        check_fields(client, options.fields)
+        result.usage_before = client.usage  # the first answer's Sforce-Limit-Info
+        result.count = _count(client, query.count(start, end), options)
+    except SyncError as exc:  # in the sync log too, as every run is (not a dry run's)
+        if not options.dry_run:
+            store.log_failed_sync(db, mode, str(exc))
+        raise
     use_bulk = result.count > options.bulk_threshold
     result.soql = [query.select(start, end, deleted=True),
                    query.select(start, end, ordered=not use_bulk)]

@@ -91,7 +91,10 @@ def test_missing_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
                                   "2026-03-01 or 2026-03-01T13:05:00Z)"),
     (["--since", ""], "--since: empty: give a date or a date and time"),
     (["--since", "2026-02-30"], "--since: '2026-02-30' is not a date in the calendar"),
-    (["--since", "2999-01-01"], "--since 2999-01-01: that is in the future"),
+    (["--since", "2999-01-01"], "--since 2999-01-01: that is not before now minus the "
+                                "sync's 2-minute lag; there is nothing to read yet"),
+    (["--since", (datetime.now(UTC) - timedelta(minutes=1)).isoformat()],
+     "--since 20"),  # inside the lag: the same refusal (the time is the test's own)
     (["--full", "--since", "2026-03-01"], "--full and --since do not go together"),
     (["--all-sessions", "--since", "2026-03-01", "--until", "soon"],
      "--until: not a date or ISO time: 'soon'"),
@@ -110,9 +113,10 @@ def test_since_takes_a_date_and_a_first_sync_names_its_new_database(
     result = invoke(db, env_for(org), "sync", "--since", "2026-03-01")
     assert result.exit_code == 0, result.output
     assert "Synced 4 Tasks: 4 stored" in result.stdout
-    assert "The sync watermark stays at none: this --since run started after it" in result.stdout
+    assert ("No sync watermark is set yet: this --since run read only its window, so the "
+            "next plain sync reads every call Task.") in result.stdout
     assert f"New database: {db}" in result.stderr
-    assert "No web sessions in this database yet" in result.stderr
+    assert "(`calltui import FILE`) or set up [warehouse]." in " ".join(result.stderr.split())
     again = invoke(db, env_for(org), "sync")
     assert "New database" not in again.stderr and "Synced 4 Tasks" in again.stdout
 
@@ -121,7 +125,7 @@ def test_doctor_reports_fields_and_usage(org: FakeOrg, tmp_path: Path) -> None:
     result = invoke(tmp_path / "c.db", env_for(org), "doctor")
     out = result.stdout
     assert "field bizible2__BizibleId__c" in out and "API usage" in out
-    assert "call Tasks, last 30 days" in out
+    assert "call Tasks created, last 30 days" in out
 
 
 def test_doctor_names_a_missing_field(org: FakeOrg, tmp_path: Path) -> None:
@@ -317,8 +321,8 @@ def test_ctrl_c_is_one_line_and_the_next_sync_goes_on(tmp_path: Path) -> None:
         _, stderr = process.communicate(timeout=60)
         assert process.returncode == 130, stderr
         assert stderr.strip().splitlines()[-1] == (
-            "error: interrupted: 20,000 Tasks were stored and are kept; the next sync goes on "
-            "after them")
+            "error: interrupted: 20,000 Tasks stored and 0 deleted are kept; the next sync "
+            "goes on after them")
         with sqlite3.connect(db) as conn:
             log = conn.execute("SELECT status, rows_upserted FROM sync_log").fetchall()
             assert log == [("interrupted", 20_000)]
@@ -345,10 +349,14 @@ def test_ctrl_c_during_a_bulk_read_says_the_window_is_read_again(tmp_path: Path)
     db = store.open_db(tmp_path / "c.db")
     log_id = store.start_sync_log(db, "full bulk", None, "2026-03-10T11:58:00.000Z")
     store.finish_sync_log(db, log_id, status="interrupted", error="interrupted (Ctrl-C)",
-                          rows_upserted=42_359)
+                          rows_upserted=42_359, rows_deleted=4_023)
     assert _interrupted(db) == (
-        "interrupted: 42,359 Tasks were stored and are kept; a Bulk API read moves the "
-        "watermark only when it ends, so the next sync reads this window again")
+        "interrupted: 42,359 Tasks stored and 4,023 deleted are kept; a Bulk API read moves "
+        "the watermark only when it ends, so the next sync reads this window again")
+    log_id = store.start_sync_log(db, "incremental", None, "2026-03-10T11:58:00.000Z")
+    store.finish_sync_log(db, log_id, status="interrupted", rows_upserted=0)
+    assert _interrupted(db) == ("interrupted: 0 Tasks stored and 0 deleted are kept; the next "
+                                "sync reads this window again")
 
 
 def test_report_syncs_shows_the_sync_log(org: FakeOrg, tmp_path: Path) -> None:
@@ -367,3 +375,21 @@ def test_report_syncs_shows_the_sync_log(org: FakeOrg, tmp_path: Path) -> None:
     assert "Sync log" in table.stdout and "login refused" in table.stdout
     assert invoke(tmp_path / "none.db", {}, "report", "syncs").exit_code == 1
 
+
+
+def test_ctrl_c_during_the_match_after_a_sync_says_the_tasks_are_kept(
+    org: FakeOrg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import calltui.cli as cli_module
+
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_module, "run_match", interrupted)
+    db = tmp_path / "c.db"
+    result = invoke(db, env_for(org), "sync")
+    assert result.exit_code == 130
+    assert result.stderr.splitlines()[-1] == (
+        "error: interrupted during the match: the synced Tasks are kept; run `calltui match` "
+        "to finish it")
+    assert store.count_rows(store.open_db(db), "tasks") == 4

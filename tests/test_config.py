@@ -33,3 +33,28 @@ def test_session_id_goes_in_sf_session_id(tmp_path: Path) -> None:
         f"config file {config}: secrets do not belong in the config file (password, "
         "session_id); set them in the environment or with `calltui secret set` instead: "
         "password as SF_PASSWORD, session_id as SF_SESSION_ID")
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ('bulk_threshold = "lots"', "[salesforce] bulk_threshold must be a whole number of Tasks "
+                                "(0 or more), not 'lots'"),
+    ("bulk_threshold = -5", "[salesforce] bulk_threshold must be a whole number of Tasks "
+                            "(0 or more), not -5"),
+    ("bulk_threshold = 1.5", "not 1.5"),
+    ("bulk_threshold = true", "not True"),
+    ('call_filter = ""', "[salesforce] call_filter must be a SOQL condition"),
+    ("call_filter = 3", "[salesforce] call_filter must be a SOQL condition"),
+])
+def test_salesforce_settings_of_the_wrong_kind_are_named(tmp_path: Path, line: str,
+                                                         message: str) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(f"[salesforce]\n{line}\n")
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(config)
+
+
+def test_good_salesforce_settings_load(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("[salesforce]\nbulk_threshold = 0\ncall_filter = \"Type = 'Call'\"\n")
+    assert load_config(config).salesforce == {"bulk_threshold": 0,
+                                              "call_filter": "Type = 'Call'"}

@@ -228,3 +228,20 @@ def test_timestamp_fast_paths_agree_on_random_inputs() -> None:
 def test_bizible_fast_path_agrees_with_the_general_path(raw: str) -> None:
     # A quoted copy never takes the fast path; unquoting gives back the same text.
     assert normalize_bizible_id(raw) == normalize_bizible_id(f'"{raw}"')
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2026-03-02T13:05:00+14:00", "2026-03-01T23:05:00.000Z"),
+    ("2026-03-02T13:05:00-1200", "2026-03-03T01:05:00.000Z"),
+    ("2026-03-02T13:05:00+05:30", "2026-03-02T07:35:00.000Z"),
+])
+def test_offsets_up_to_fourteen_hours_are_read(text: str, expected: str) -> None:
+    assert format_ts(parse_ts(text)) == expected
+
+
+@pytest.mark.parametrize("text", ["2026-03-02T13:05:00+25:00", "2026-03-02T13:05:00-15:00",
+                                  "2026-03-02T13:05:00+05:75"])
+def test_an_offset_no_time_zone_has_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match=r"bad timestamp .*: no time zone is [+-]\d\d:?\d\d "
+                                         "from UTC"):
+        parse_ts(text)

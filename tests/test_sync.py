@@ -423,6 +423,8 @@ def test_missing_bizible_field_is_explained(org: FakeOrg, db: Database) -> None:
     message = str(info.value)
     assert "bizible2__BizibleId__c" in message and "older than 6.7" in message
     assert "v59.0" in message
+    [log] = store.recent_syncs(db)  # a run that stops before reading is logged too
+    assert (log["mode"], log["status"], log["error"]) == ("full", "failed", message)
 
 
 def test_unreadable_bizible_field_is_explained(org: FakeOrg, db: Database) -> None:

@@ -138,7 +138,9 @@ def test_a_call_filter_salesforce_refuses_names_the_config(org: FakeOrg, db: Dat
     message = str(refused.value)
     assert "MALFORMED_QUERY" in message and message.endswith(
         "(the query carries call_filter from the config's [salesforce] section: check it)")
-    assert store.recent_syncs(db) == [] and store.count_rows(db, "tasks") == 0
+    [log] = store.recent_syncs(db)  # in the sync log, as every run is
+    assert (log["status"], log["error"]) == ("failed", message)
+    assert store.count_rows(db, "tasks") == 0
 
 
 def test_ctrl_c_just_after_a_commit_still_counts_its_rows(

@@ -55,6 +55,10 @@ class FieldError(SyncError):
     """A field calltui needs is missing or unreadable."""
 
 
+class ApiVersionError(SyncError):
+    """The org does not offer the API version calltui was told to use."""
+
+
 def _error_code(exc: SalesforceError) -> tuple[str, str]:
     content = exc.content
     if isinstance(content, list) and content and isinstance(content[0], dict):
@@ -117,7 +121,7 @@ class SalesforceClient:
                 raise SyncError(f"{what}: refused by Salesforce: {code} {message}") from None
             except SalesforceResourceNotFound as exc:
                 code, message = _error_code(exc)
-                raise SyncError(
+                raise ApiVersionError(
                     f"{what}: Salesforce has no such resource at API v{self.creds.api_version} "
                     f"({code or 'NOT_FOUND'}): check SF_API_VERSION, the org may not offer "
                     "that version") from None

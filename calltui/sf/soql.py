@@ -52,3 +52,9 @@ class TaskQuery:
 
     def count(self, start: datetime | None, end: datetime) -> str:
         return f"SELECT COUNT() FROM Task WHERE {self.where(start, end)}"
+
+    def count_created(self, start: datetime, end: datetime) -> str:
+        """Call Tasks created in ``[start, end)`` (``doctor``: calls made, not modified)."""
+        call_filter = self.call_filter.replace("{bizible_id}", self.fields.bizible_id)
+        return (f"SELECT COUNT() FROM Task WHERE ({call_filter}) AND CreatedDate >= "
+                f"{soql_datetime(start)} AND CreatedDate < {soql_datetime(end)}")
