@@ -32,6 +32,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from calltui import store
+from calltui.heap import fewer_collections
 from calltui.normalize import canonical_zone
 from calltui.records import (
     DERIVE_INPUTS,
@@ -201,8 +202,8 @@ def _import_warehouse(
         if on_progress:
             on_progress(progress.done, progress.total)
 
-    with store.bulk_load(db, table, big=path.stat().st_size >= BULK_BYTES,
-                         checkpoints="behind"):
+    with fewer_collections(), store.bulk_load(
+            db, table, big=path.stat().st_size >= BULK_BYTES, checkpoints="behind"):
         csv_rows = _csv_rows(path, kind, progress)
         plan = values_plan(kind, csv_rows.header) if csv_rows is not None else None
         if csv_rows is not None and plan is not None:
