@@ -577,8 +577,9 @@ def _sync_warehouse(ctx: Context, all_sessions: bool, since: Any, until: Any) ->
 
 @cli.command()
 @click.option("--full", is_flag=True, help="Re-read every call Task, not just changes.")
-@click.option("--since", help="Re-read Tasks modified since this ISO time (UTC if no offset); "
-                              "with --all-sessions, the start of the sessions' date range.")
+@click.option("--since", metavar="DATE", help="Re-read Tasks modified since this date "
+              "(midnight UTC) or ISO time (UTC if no offset); with --all-sessions, the start "
+              "of the sessions' date range.")
 @click.option("--dry-run", is_flag=True, help="Print the SOQL and the counts; write nothing.")
 @click.option("--warehouse", "warehouse_only", is_flag=True,
               help="Only sync sessions, page views and form submits from the Marketo Measure "
