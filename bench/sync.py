@@ -22,12 +22,11 @@ this kind of machine a process busy on the other vCPU slows the client's own wor
 real, remote Salesforce never puts on the admin's machine. Sharing a CPU, the org runs
 only while the client waits for it, so the client's CPU time is its own.
 
-One untimed REST sync warms the process up first: on this kind of machine (a VM
-that hands free memory back to its host) the first few hundred MB a process
-writes cost several microseconds a record more than any later ones, whichever
-mode comes first. Its figure is printed, marked as not counted. Then REST and
-Bulk alternate, ``--repeat`` times each (3), each into a fresh database; a mode's
-headline is the median of its runs, and every run is printed.
+Every sync runs in a fresh process into a fresh database, as an admin's ``calltui
+sync`` does; its CPU is counted from the call of ``run_sync`` to its return (the
+interpreter's start and imports are left out). REST and Bulk alternate, ``--repeat``
+times each (3); a mode's headline is the median of its runs, and every run is
+printed.
 
 Checks (exit status 1 if any fails):
 
@@ -43,11 +42,13 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import math
 import multiprocessing
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -185,39 +186,54 @@ class Run:
 
 def run_one(mode: str, n: int, creds_info: dict[str, str], conn: Connection,
             workdir: Path) -> Run:
+    """One sync into a fresh database, in a fresh process, as an admin runs ``calltui
+    sync``; the org's own count of the API calls it answered is taken around it."""
+    if mode == "REST":
+        # The default bulk_threshold (50,000) would send 200,000 Tasks to Bulk; keep it as
+        # the default unless n is above it, so this run always pages through REST.
+        threshold = max(50_000, n)
+        budget = math.ceil(n / REST_PAGE) + 3
+    else:
+        threshold = 0
+        budget = math.ceil(n / BULK_PAGE) + 5
+    job = {"creds": creds_info, "threshold": threshold,
+           "db": str(workdir / f"{mode.lower()}-{next(_RUNS)}.db")}
+    conn.send("api_calls")
+    org_before = conn.recv()
+    done = subprocess.run([sys.executable, __file__, "--child", json.dumps(job)],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"the {mode} sync failed: {done.stderr.strip()[-500:]}")
+    got = json.loads(done.stdout.splitlines()[-1])
+    conn.send("api_calls")
+    org_calls = conn.recv() - org_before
+    conn.send("forget")
+    conn.recv()
+    return Run(mode, got["upserted"], got["stored"], got["rejected"], got["log_mode"],
+               got["wall"], got["cpu"], got["api_calls"], org_calls, budget, threshold)
+
+
+def child_sync(job: dict[str, Any]) -> None:
+    """In the fresh process: log in, sync, print the figures as one JSON line."""
     from calltui import store
     from calltui.sf.auth import Credentials
     from calltui.sf.client import SalesforceClient
     from calltui.sync import SyncOptions, run_sync
 
-    creds = Credentials("password", login_url=creds_info["url"],
-                        username=creds_info["username"], password=creds_info["password"],
-                        security_token=creds_info["security_token"])
-    client = SalesforceClient(creds)
-    db = store.open_db(workdir / f"{mode.lower()}-{next(_RUNS)}.db")
-    if mode == "REST":
-        # The default bulk_threshold (50,000) would send 200,000 Tasks to Bulk; keep it as
-        # the default unless n is above it, so this run always pages through REST.
-        threshold = max(SyncOptions().bulk_threshold, n)
-        budget = math.ceil(n / REST_PAGE) + 3
-    else:
-        threshold = 0
-        budget = math.ceil(n / BULK_PAGE) + 5
-    options = SyncOptions(full=True, bulk_threshold=threshold, bulk_poll_seconds=0.0)
-    conn.send("api_calls")
-    org_before = conn.recv()
+    info = job["creds"]
+    client = SalesforceClient(Credentials(
+        "password", login_url=info["url"], username=info["username"],
+        password=info["password"], security_token=info["security_token"]))
+    db = store.open_db(Path(job["db"]))
+    options = SyncOptions(full=True, bulk_threshold=job["threshold"], bulk_poll_seconds=0.0)
     wall0, cpu0 = time.perf_counter(), time.process_time()
     result = run_sync(db, client, options, now=NOW)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    conn.send("api_calls")
-    org_calls = conn.recv() - org_before
-    stored = store.count_rows(db, "tasks")
-    log_mode = store.recent_syncs(db, 1)[0]["mode"]
+    print(json.dumps({"upserted": result.upserted, "rejected": result.rejected,
+                      "api_calls": result.api_calls, "cpu": cpu, "wall": wall,
+                      "stored": store.count_rows(db, "tasks"),
+                      "log_mode": store.recent_syncs(db, 1)[0]["mode"]}))
     db.close()
-    conn.send("forget")
-    conn.recv()
-    return Run(mode, result.upserted, stored, result.rejected, log_mode, wall, cpu,
-               result.api_calls, org_calls, budget, threshold)
 
 
 def floors(creds_info: dict[str, str], rest_db: Path, workdir: Path) -> tuple[float, float]:
@@ -229,8 +245,6 @@ def floors(creds_info: dict[str, str], rest_db: Path, workdir: Path) -> tuple[fl
     JSON: decoding one REST page with ``json.loads``. Only a different schema (fewer
     indexes during a full sync), connection pragmas or JSON library could lower these.
     """
-    import json
-
     from calltui import store
     from calltui.sf.auth import Credentials
     from calltui.sf.client import SalesforceClient
@@ -327,7 +341,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per mode (3)")
     parser.add_argument("--apart", action="store_true",
                         help="run the org and the client on separate CPUs")
+    parser.add_argument("--child", help=argparse.SUPPRESS)  # one sync, in a fresh process
     args = parser.parse_args(argv)
+    if args.child:
+        child_sync(json.loads(args.child))
+        return 0
     if args.n < 1 or args.repeat < 1:
         parser.error("--n and --repeat must be positive")
 
@@ -345,8 +363,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fake org: {args.n:,} Tasks (seed {args.seed}) built in a separate process "
               f"in {time.perf_counter() - t0:.1f} s")
         with tempfile.TemporaryDirectory(prefix="calltui-bench-") as tmp:
-            warm = run_one("REST", args.n, creds_info, parent, Path(tmp))
-            failed += report(warm, args.n, "warm-up REST (not counted)")
             runs: dict[str, list[Run]] = {"REST": [], "Bulk": []}
             for number in range(1, args.repeat + 1):
                 for mode, done in runs.items():
