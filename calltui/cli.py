@@ -598,7 +598,7 @@ def sync(ctx: Context, full: bool, since: str | None, dry_run: bool, warehouse_o
 
     Example: SF_USERNAME=admin@acme.com SF_PASSWORD=... SF_SECURITY_TOKEN=... calltui sync
     """
-    from calltui.sync import options_from_config
+    from calltui.sync import options_from_config, since_problem
 
     since_at = _moment("--since", since)
     until_at = _moment("--until", until)
@@ -618,9 +618,9 @@ def sync(ctx: Context, full: bool, since: str | None, dry_run: bool, warehouse_o
         return
     options = options_from_config(ctx.config.salesforce, ctx.config.task_fields, full=full,
                                   since=since_at, dry_run=dry_run)
-    if since_at is not None and since_at >= datetime.now(UTC) - options.lag:
-        fail(f"--since {since}: that is not before now minus the sync's "
-             f"{options.lag.seconds // 60}-minute lag; there is nothing to read yet", 2)
+    problem = since_problem(options, datetime.now(UTC))  # before the login: bad input
+    if problem:
+        fail(problem, 2)
     if dry_run and not ctx.db_path.exists():  # writes nothing: not even a new database
         with tempfile.TemporaryDirectory(prefix="calltui-dry-run-") as scratch:
             ctx.db_path = Path(scratch) / "dry-run.db"

@@ -20,8 +20,8 @@ from rich.table import Table
 from sqlite_utils import Database
 
 from calltui import channels, escalate, fixtype, store, vendors
-from calltui.cli import Context, _emit, _progress, _require_match, err, fail
-from calltui.normalize import format_ts, parse_moment
+from calltui.cli import Context, _emit, _moment, _progress, _require_match, err, fail
+from calltui.normalize import format_ts
 
 __all__ = ["demo_org", "escalate_cmd", "fix_type", "report_channels", "vendor_option"]
 
@@ -50,12 +50,8 @@ def resolve_vendor(ctx: Context, db: Database, name: str | None) -> str | None:
 
 def _since(value: str | None) -> str | None:
     """``--since`` as a stored timestamp: a date is midnight UTC; a time without offset UTC."""
-    if value is None:
-        return None
-    try:
-        return format_ts(parse_moment(value))
-    except ValueError as exc:
-        fail(f"--since: {exc}", 2)
+    moment = _moment("--since", value)
+    return None if moment is None else format_ts(moment)
 
 
 # --- escalate -------------------------------------------------------------------------

@@ -1234,7 +1234,10 @@ def start_sync_log(db: Database, mode: str, window_start: str | None, window_end
 
 
 def finish_sync_log(db: Database, log_id: int, **values: Any) -> None:
-    values["finished_at"] = now_ts()
+    _set_sync_log(db, log_id, finished_at=now_ts(), **values)
+
+
+def _set_sync_log(db: Database, log_id: int, **values: Any) -> None:
     sets = ", ".join(f"{k} = ?" for k in values)
     db.execute(f"UPDATE sync_log SET {sets} WHERE id = ?", [*values.values(), log_id])
 
@@ -1243,8 +1246,8 @@ def note_sync_rows(db: Database, log_id: int, upserted: int, deleted: int,
                    rejected: int) -> None:
     """A running sync's counts, written in the transaction of the rows they count: the
     log always says what is committed, whatever stops the run."""
-    db.execute("UPDATE sync_log SET rows_upserted = ?, rows_deleted = ?, rows_rejected = ? "
-               "WHERE id = ?", [upserted, deleted, rejected, log_id])
+    _set_sync_log(db, log_id, rows_upserted=upserted, rows_deleted=deleted,
+                  rows_rejected=rejected)
 
 
 def sync_rows(db: Database, log_id: int) -> tuple[int, int, int]:

@@ -24,7 +24,7 @@ from calltui.records import RowError, TaskFields, TaskValuesPlan, task_row, task
 from calltui.sf.client import ApiLimitError, FieldError, SalesforceClient, SyncError
 from calltui.sf.soql import DEFAULT_CALL_FILTER, TaskQuery
 
-__all__ = ["SyncOptions", "SyncResult", "check_fields", "run_sync"]
+__all__ = ["SyncOptions", "SyncResult", "check_fields", "run_sync", "since_problem"]
 
 ProgressFn = Callable[[int, int], None]
 ORIGIN = "salesforce"
@@ -98,6 +98,17 @@ def check_fields(client: SalesforceClient, fields: TaskFields) -> None:
                              f"(API v{client.creds.api_version}): {why}")
 
 
+def since_problem(options: SyncOptions, now: datetime) -> str | None:
+    """Why ``options.since`` leaves nothing to read at ``now``: the window ends at now
+    minus the lag, and a ``since`` at or after that end is refused."""
+    end = now - options.lag
+    if options.since is None or options.since < end:
+        return None
+    return (f"--since {format_ts(options.since)} is not before the window's end "
+            f"{format_ts(end)} (now minus the {options.lag.seconds // 60}-minute lag): "
+            "nothing to read yet")
+
+
 def _window(db: Database, options: SyncOptions) -> tuple[datetime | None, str, bool]:
     """The window's start, the mode, and whether the run may move the watermark.
 
@@ -119,10 +130,10 @@ def run_sync(db: Database, client: SalesforceClient, options: SyncOptions = Sync
     """One sync run; raises ``SyncError`` after logging it, with every committed page kept."""
     now = now or datetime.now(UTC)
     end = now - options.lag
+    problem = since_problem(options, now)
+    if problem:
+        raise SyncError(problem)
     start, mode, moves_watermark = _window(db, options)
-    if start is not None and start >= end:
-        raise SyncError(f"--since {format_ts(start)} is not before the window's end "
-                        f"{format_ts(end)} (now minus {options.lag}): nothing to read")
     query = TaskQuery(options.fields, options.call_filter)
     calls_before = client.api_calls
     result = SyncResult(mode, format_ts(start) if start else None, format_ts(end),
@@ -154,13 +165,13 @@ def run_sync(db: Database, client: SalesforceClient, options: SyncOptions = Sync
         if moves_watermark:
             with db.atomic():
                 store.set_watermark(db, result.window_end)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Exception) as exc:  # the log keeps what was committed
         result.upserted, result.deleted, result.rejected = store.sync_rows(db, log_id)
-        _finish(db, log_id, client, calls_before, result, "interrupted", "interrupted (Ctrl-C)")
-        raise
-    except Exception as exc:
-        result.upserted, result.deleted, result.rejected = store.sync_rows(db, log_id)
-        _finish(db, log_id, client, calls_before, result, "failed", str(exc))
+        if isinstance(exc, KeyboardInterrupt):
+            _finish(db, log_id, client, calls_before, result, "interrupted",
+                    "interrupted (Ctrl-C)")
+        else:
+            _finish(db, log_id, client, calls_before, result, "failed", str(exc))
         raise
     _finish(db, log_id, client, calls_before, result, "ok", None)
     return result

@@ -86,23 +86,33 @@ def test_missing_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert result.stderr.startswith("error: no Salesforce credentials")
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--since", "last tuesday"], "--since: not a date or ISO time: 'last tuesday' (e.g. "
-                                  "2026-03-01 or 2026-03-01T13:05:00Z)"),
-    (["--since", ""], "--since: empty: give a date or a date and time"),
-    (["--since", "2026-02-30"], "--since: '2026-02-30' is not a date in the calendar"),
-    (["--since", "2999-01-01"], "--since 2999-01-01: that is not before now minus the "
-                                "sync's 2-minute lag; there is nothing to read yet"),
+_TS = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
+_TOO_LATE = (r"--since (?P<since>" + _TS + r") is not before the window's end " + _TS +
+             r" \(now minus the 2-minute lag\): nothing to read yet")
+
+
+@pytest.mark.parametrize(("args", "pattern"), [
+    (["--since", "last tuesday"], re.escape(
+        "--since: not a date or ISO time: 'last tuesday' (e.g. 2026-03-01 or "
+        "2026-03-01T13:05:00Z)")),
+    (["--since", ""], re.escape(
+        "--since: empty: give a date or a date and time, e.g. 2026-03-01 or "
+        "2026-03-01T13:05:00Z")),
+    (["--since", "2026-02-30"], re.escape("--since: '2026-02-30' is not a date in the calendar")),
+    (["--since", "2999-01-01"], _TOO_LATE.replace("(?P<since>" + _TS + ")",
+                                                  re.escape("2999-01-01T00:00:00.000Z"))),
     (["--since", (datetime.now(UTC) - timedelta(minutes=1)).isoformat()],
-     "--since 20"),  # inside the lag: the same refusal (the time is the test's own)
-    (["--full", "--since", "2026-03-01"], "--full and --since do not go together"),
-    (["--all-sessions", "--since", "2026-03-01", "--until", "soon"],
-     "--until: not a date or ISO time: 'soon'"),
+     _TOO_LATE),  # inside the lag: the same refusal (the time is the test's own)
+    (["--full", "--since", "2026-03-01"], re.escape(
+        "--full and --since do not go together: --full re-reads every call Task, --since "
+        "those modified since a time")),
+    (["--all-sessions", "--since", "2026-03-01", "--until", "soon"], re.escape(
+        "--until: not a date or ISO time: 'soon' (e.g. 2026-03-01 or 2026-03-01T13:05:00Z)")),
 ])
-def test_bad_since(org: FakeOrg, tmp_path: Path, args: list[str], message: str) -> None:
+def test_bad_since(org: FakeOrg, tmp_path: Path, args: list[str], pattern: str) -> None:
     result = invoke(tmp_path / "c.db", env_for(org), "sync", *args)
     assert result.exit_code == 2
-    assert result.stderr.startswith(f"error: {message}") and result.stderr.count("\n") == 1
+    assert re.fullmatch(f"error: {pattern}\n", result.stderr), result.stderr
     assert list(tmp_path.iterdir()) == []  # refused before the database was opened
 
 
@@ -373,7 +383,11 @@ def test_report_syncs_shows_the_sync_log(org: FakeOrg, tmp_path: Path) -> None:
     assert first["usage_after"] == "4/100000" and first["error"] is None
     table = invoke(db, {}, "report", "syncs")
     assert "Sync log" in table.stdout and "login refused" in table.stdout
-    assert invoke(tmp_path / "none.db", {}, "report", "syncs").exit_code == 1
+    missing = invoke(tmp_path / "none.db", {}, "report", "syncs")
+    assert missing.exit_code == 1 and not (tmp_path / "none.db").exists()
+    assert missing.stderr == (
+        f"error: no database at {tmp_path / 'none.db'}: run `calltui demo`, `calltui import "
+        "FILE...` or `calltui sync` first, or pass --db\n")
 
 
 

@@ -141,6 +141,21 @@ def test_bad_timestamp_row_is_rejected_with_file_line_and_reason(
         " (expected a date and time, e.g. 2026-03-02 13:05:00 or 2026-03-02T13:05:00Z)"}
 
 
+def test_a_task_time_with_an_offset_no_zone_has_is_rejected(db: Database,
+                                                            tmp_path: Path) -> None:
+    records = [{"Id": f"00T5g00000AbCd{n}EAA", "Type": "Call",
+                "bizible2__BizibleId__c": COOKIE, "CreatedDate": f"2026-03-02T13:05:00.000{tz}"}
+               for n, tz in ((1, "+2500"), (2, "+1400"))]
+    path = write(tmp_path / "t.json", json.dumps({"records": records}))
+    result = import_file(db, path)
+    assert (result.stored, result.rejected) == (1, 1)
+    [reject] = store.page_rejects(db)
+    assert (reject["line"], reject["reason"]) == (
+        1, "created_date: bad timestamp '2026-03-02T13:05:00.000+2500': no time zone is +2500 "
+        "from UTC")
+    assert db.table("tasks").get("00T5g00000AbCd2EAA")["call_at"] == "2026-03-01T23:05:00.000Z"
+
+
 def test_rejected_rows_keep_their_line_across_embedded_newlines(
     db: Database, tmp_path: Path
 ) -> None:

@@ -239,9 +239,9 @@ def test_offsets_up_to_fourteen_hours_are_read(text: str, expected: str) -> None
     assert format_ts(parse_ts(text)) == expected
 
 
-@pytest.mark.parametrize("text", ["2026-03-02T13:05:00+25:00", "2026-03-02T13:05:00-15:00",
-                                  "2026-03-02T13:05:00+05:75"])
-def test_an_offset_no_time_zone_has_is_refused(text: str) -> None:
-    with pytest.raises(ValueError, match=r"bad timestamp .*: no time zone is [+-]\d\d:?\d\d "
-                                         "from UTC"):
+@pytest.mark.parametrize("offset", ["+25:00", "-15:00", "+05:75", "+2500"])
+def test_an_offset_no_time_zone_has_is_refused(offset: str) -> None:
+    text = f"2026-03-02T13:05:00{offset}"
+    with pytest.raises(ValueError) as refused:
         parse_ts(text)
+    assert str(refused.value) == f"bad timestamp {text!r}: no time zone is {offset} from UTC"
