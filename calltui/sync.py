@@ -165,7 +165,7 @@ def run_sync(db: Database, client: SalesforceClient, options: SyncOptions = Sync
         if moves_watermark:
             with db.atomic():
                 store.set_watermark(db, result.window_end)
-    except (KeyboardInterrupt, Exception) as exc:  # the log keeps what was committed
+    except BaseException as exc:  # Ctrl-C included: the log keeps what was committed
         result.upserted, result.deleted, result.rejected = store.sync_rows(db, log_id)
         if isinstance(exc, KeyboardInterrupt):
             _finish(db, log_id, client, calls_before, result, "interrupted",

@@ -1,7 +1,7 @@
 """Fast paths of the sync pipeline give what the general paths give.
 
 ``task_row`` takes a per-key-set plan for the usual value shapes and the long way
-(``_task_row``) for everything else; ``_parse_csv`` stands in for ``csv.DictReader``;
+(``_task_row``) for everything else; ``_csv_records`` stands in for ``csv.DictReader``;
 ``store.upsert`` groups rows by key set and binds them with ``itemgetter``.
 """
 
@@ -20,7 +20,7 @@ from sqlite_utils import Database
 
 from calltui import records, store
 from calltui.records import RowError, TaskFields, _task_row, derive_task, task_row
-from calltui.sf.client import _decode_json, _parse_csv, _plain
+from calltui.sf.client import _csv_records, _decode_json, _plain
 
 HEX = "a3f9c2d417e84b0c9d1e5f6a7b8c9d0e"
 REST = {  # a REST query record, attributes already stripped
@@ -239,7 +239,7 @@ CSV_TEXTS = [
 @pytest.mark.parametrize("text", CSV_TEXTS)
 def test_parse_csv_matches_dictreader(text: str) -> None:
     expected = [dict(row) for row in csv.DictReader(io.StringIO(text, newline=""))]
-    assert _parse_csv(text) == expected
+    assert list(_csv_records(text)) == expected
 
 
 @pytest.mark.parametrize("body", [

@@ -36,7 +36,7 @@ from simple_salesforce.util import exception_handler
 from calltui.sf.auth import AuthError, Credentials, login, unreachable
 from calltui.sf.transport import EndpointSession
 
-__all__ = ["ApiLimitError", "FieldError", "SalesforceClient", "SyncError"]
+__all__ = ["ApiLimitError", "ApiVersionError", "FieldError", "SalesforceClient", "SyncError"]
 
 T = TypeVar("T")
 BULK_SLICE = 2_000  # Bulk records handed on at a time (a REST page's worth)
@@ -159,9 +159,6 @@ class SalesforceClient:
     def query_page(self, soql: str, include_deleted: bool = False) -> dict[str, Any]:
         return self._call("query", lambda sf: sf.query(soql, include_deleted=include_deleted))
 
-    def query_more(self, next_url: str) -> dict[str, Any]:
-        return self._call("query", lambda sf: sf.query_more(next_url, identifier_is_url=True))
-
     def count(self, soql: str) -> int:
         return int(self.query_page(soql)["totalSize"])
 
@@ -203,9 +200,9 @@ class SalesforceClient:
                    ) -> Iterator[list[dict[str, Any]]]:
         """Pages of records, following ``done`` and ``nextRecordsUrl`` only.
 
-        The same requests as ``query_page``/``query_more``, but each page is decoded
-        into plain dicts: simple-salesforce's ``query`` builds an OrderedDict per
-        record, which doubles the cost of reading a 2,000-record page.
+        The same requests as simple-salesforce's ``query``/``query_more``, but each page
+        is decoded into plain dicts: simple-salesforce's ``query`` builds an OrderedDict
+        per record, which doubles the cost of reading a 2,000-record page.
         """
         endpoint = "queryAll/" if include_deleted else "query/"
         page = self._call("query", lambda sf: _json_page(sf._call_salesforce(
@@ -289,11 +286,6 @@ def _check_page(response: requests.Response, count: int) -> None:
     declared = response.headers.get("Sforce-NumberOfRecords")
     if declared is not None and int(declared) != count:
         raise SyncError(f"bulk results: page declares {declared} records but holds {count}")
-
-
-def _parse_csv(text: str) -> list[dict[str, Any]]:
-    """Rows as ``csv.DictReader`` gives them."""
-    return list(_csv_records(text))
 
 
 def _csv_records(text: str) -> Iterator[dict[str, Any]]:
