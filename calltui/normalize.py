@@ -146,10 +146,10 @@ def format_ts(moment: datetime) -> str:
 # ``2026-03-02T13:05:00.000Z`` (Bulk API 2.0): ASCII digits, time fields in range.
 # Their first 23 characters already are the stored form; only the date needs a
 # calendar check, which is cached per date (a sync sees few distinct days).
-_SF_TS = re.compile(
-    r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
-    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{3}(?:Z|\+0000)"
-).fullmatch
+# Salesforce's UTC timestamps: ``2026-01-05T13:05:00.000+0000`` (REST) or ``...Z`` (Bulk)
+SF_TS_PATTERN = (r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+                 r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{3}(?:Z|\+0000)")
+_SF_TS = re.compile(SF_TS_PATTERN).fullmatch
 _DATE_OK: dict[str, bool] = {}
 _DATE_OK_MAX = 50_000
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from typing import Any, Literal, TypeVar
 
+from msgspec.structs import astuple
+
 from calltui.normalize import (
     DATE_OK,
     HEX32,
@@ -43,7 +45,8 @@ __all__ = [
     "warehouse_values",
 ]
 
-_SF_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
+SF_ID_PATTERN = r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?"  # a Salesforce Id, 15 or 18 characters
+_SF_ID = re.compile(f"^{SF_ID_PATTERN}$")
 
 
 class RowError(ValueError):
@@ -78,7 +81,7 @@ TASK_FIELDS: dict[str, str] = {
     "bizible2__BizibleId__c": "bizible_id_raw",
     "bizible2__Bizible_Touchpoint_Date__c": "bizible_touchpoint_date",
 }
-_TS_COLUMNS = frozenset(
+TS_COLUMNS = _TS_COLUMNS = frozenset(
     {"created_date", "completed_datetime", "system_modstamp", "bizible_touchpoint_date"}
 )
 # Columns derive_task reads; a record lacking any of them is merged with the stored row first.
@@ -357,12 +360,13 @@ class TaskValuesPlan:
     convert: Callable[[Mapping[str, Any], str | None], list[Any]]
 
 
-_TASK_VALUE_PLANS: dict[tuple[TaskFields, tuple[str, ...]], TaskValuesPlan | None] = {}
+_TASK_VALUE_PLANS: dict[tuple[TaskFields, tuple[str, ...], bool], TaskValuesPlan | None] = {}
 _DERIVED = ("bizible_id", "bizible_state", "call_at", "call_at_field", "call_time_fallback",
             "is_call", "origin")
 
 
-def task_values_plan(fields: TaskFields, keys: Sequence[str]) -> TaskValuesPlan | None:
+def task_values_plan(fields: TaskFields, keys: Sequence[str], typed: bool = False
+                     ) -> TaskValuesPlan | None:
     """The plan for Task records with these keys, or None when the records lack a column
     ``derive_task`` reads (they are merged with the stored row first) or name one column
     twice: then each record takes ``task_row`` and ``derive_task``.
@@ -370,24 +374,30 @@ def task_values_plan(fields: TaskFields, keys: Sequence[str]) -> TaskValuesPlan 
     The converter is straight-line code for the usual shapes (text, Salesforce's UTC
     timestamps, 32-hex BizibleIds); it raises ``ValueError`` for anything else, and the
     record then takes the long way, which gives the same row or the reason.
+
+    ``typed``: the converter takes a struct of ``typed_records`` instead of a dict, its
+    values in ``keys`` order and already of the usual shapes (msgspec checked them), so
+    it does only what msgspec cannot: calendar dates, the derived columns. Every key must
+    name a column.
     """
-    cache_key = (fields, tuple(keys))
+    cache_key = (fields, tuple(keys), typed)
     try:
         return _TASK_VALUE_PLANS[cache_key]
     except KeyError:
         pass
     except TypeError:  # unhashable field names (a bad config): the long way
         return None
-    plan = _make_task_values_plan(fields, cache_key[1])
+    plan = _make_task_values_plan(fields, cache_key[1], typed)
     if len(_TASK_VALUE_PLANS) >= _PLANS_MAX:
         _TASK_VALUE_PLANS.clear()
     _TASK_VALUE_PLANS[cache_key] = plan
     return plan
 
 
-def _make_task_values_plan(fields: TaskFields, keys: tuple[str, ...]) -> TaskValuesPlan | None:
+def _make_task_values_plan(fields: TaskFields, keys: tuple[str, ...], typed: bool
+                           ) -> TaskValuesPlan | None:
     steps = _make_plan(fields, keys)
-    if steps is None:
+    if steps is None or (typed and len(steps) != len(keys)):
         return None
     local = {column: f"c{n}" for n, (_, column, _) in enumerate(steps)}
     if not local.keys() >= DERIVE_INPUTS | {"id"}:
@@ -396,19 +406,25 @@ def _make_task_values_plan(fields: TaskFields, keys: tuple[str, ...]) -> TaskVal
         derive = _derive_code(fields, local)
     except ValueError:  # a call-time field calltui cannot read: derive_task says so
         return None
-    body = [f"    if len(r) != {len(keys)}: raise ValueError"]
-    for key, column, _ in steps:
-        body += _task_value_code(repr(key), column, local[column])
-    body.append(f"    if {local['id']} is None or sfid({local['id']}) is None: raise ValueError")
+    names = [local[column] for _, column, _ in steps]
+    if typed:  # the struct's values, then its ``attributes``
+        body = [f"    {', '.join(names)}, _ = astuple(r)"]
+        for _, column, _ in steps:
+            body += _typed_value_code(column, local[column])
+    else:
+        body = [f"    if len(r) != {len(keys)}: raise ValueError"]
+        for key, column, _ in steps:
+            body += _task_value_code(repr(key), column, local[column])
+        task_id = local["id"]
+        body.append(f"    if {task_id} is None or sfid({task_id}) is None: raise ValueError")
     body += derive
-    out = [local[column] for _, column, _ in steps]
     source = ("def convert(r, origin):\n" + "\n".join(body)
-              + f"\n    return [{', '.join(out)}, bid, state, call_at, call_field, fallback,"
+              + f"\n    return [{', '.join(names)}, bid, state, call_at, call_field, fallback,"
               " is_call, origin]\n")
     scope: dict[str, Any] = {
         "UTC": UTC, "BAIL": _BAIL, "sfid": _SF_ID.match, "sf_ts": SF_TS, "date_ok": DATE_OK,
         "date_check": date_ok, "hex32": HEX32, "norm": normalize_bizible_id,
-        "ascii_date": _ASCII_DATE, "convert_int": _int_value,
+        "ascii_date": _ASCII_DATE, "convert_int": _int_value, "astuple": astuple,
     }
     exec(compile(source, "<calltui values plan for tasks>", "exec"), scope)  # noqa: S102
     columns = (*(column for _, column, _ in steps), *_DERIVED)
@@ -444,6 +460,21 @@ def _task_value_code(key: str, column: str, name: str) -> list[str]:
             f"    if {name}.__class__ is str:",
             f"        if not {name}: {name} = None",
             f"    elif {name} is not None: raise ValueError"]
+
+
+def _typed_value_code(column: str, name: str) -> list[str]:
+    """One value of a typed struct: msgspec checked its type and shape (``typed_records``);
+    what is left is what the dict converter does beyond those checks."""
+    if column in _TS_COLUMNS:  # a Salesforce timestamp or None
+        return [f"    if {name} is not None:",
+                f"        if not (date_ok.get({name}[:10]) or date_check({name}[:10])):"
+                " raise ValueError",
+                f"        if len({name}) != 24: {name} = {name}[:23] + 'Z'"]
+    if column == "is_deleted":  # a bool
+        return [f"    {name} = 1 if {name} else 0"]
+    if column in _CONVERTERS or column == "id":  # already as stored
+        return []
+    return [f"    if not {name}: {name} = None"]  # text: '' is stored as NULL
 
 
 def _derive_code(fields: TaskFields, local: Mapping[str, str]) -> list[str]:

@@ -21,8 +21,9 @@ from calltui.heap import fewer_collections, kept_heap
 from calltui.importer import store_tasks
 from calltui.normalize import format_ts, parse_ts
 from calltui.records import RowError, TaskFields, TaskValuesPlan, task_row, task_values_plan
-from calltui.sf.client import ApiLimitError, FieldError, SalesforceClient, SyncError
+from calltui.sf.client import ApiLimitError, FieldError, Page, SalesforceClient, SyncError
 from calltui.sf.soql import DEFAULT_CALL_FILTER, TaskQuery
+from calltui.typed_records import TypedPage, TypedTasks, typed_tasks
 
 __all__ = ["SyncOptions", "SyncResult", "check_fields", "run_sync", "since_problem"]
 
@@ -154,10 +155,12 @@ def run_sync(db: Database, client: SalesforceClient, options: SyncOptions = Sync
         return result
     log_id = result.log_id = store.start_sync_log(db, mode + (" bulk" if use_bulk else ""),
                                                   result.window_start, result.window_end)
+    typed = typed_tasks(options.fields, query.field_names())
     try:
-        _sync_deleted(db, client, result.soql[0], options.fields, result)
-        pages = (client.bulk_query(result.soql[1], poll=options.bulk_poll_seconds)
-                 if use_bulk else client.iter_query(result.soql[1]))
+        _sync_deleted(db, client, result.soql[0], options.fields, result, typed)
+        pages: Iterator[Page] = (
+            client.bulk_query(result.soql[1], poll=options.bulk_poll_seconds)
+            if use_bulk else client.iter_query(result.soql[1], typed=typed))
         with kept_heap(), fewer_collections(), store.bulk_load(
                 db, "tasks", big=result.count >= BULK_LOAD_ROWS, checkpoints="writer"):
             _sync_pages(db, pages, options.fields, result,
@@ -213,10 +216,12 @@ def _rows(records: Iterable[tuple[int, dict[str, Any]]], fields: TaskFields
     return rows, rejects
 
 
-def _planned(records: list[dict[str, Any]], fields: TaskFields, first: int
+def _planned(records: Page, fields: TaskFields, first: int
              ) -> tuple[TaskValuesPlan | None, list[list[Any]], list[tuple[int, dict[str, Any]]]]:
     """The page's records of the usual shape as value lists, by the page's plan; the
     others, with their positions, for ``task_row`` and ``derive_task``."""
+    if isinstance(records, TypedPage):
+        return records.typed.plan, *records.convert(ORIGIN, first)
     plan = task_values_plan(fields, tuple(records[0])) if records else None
     if plan is None:
         return None, [], list(enumerate(records, start=first))
@@ -234,7 +239,7 @@ def _reject(position: int, reason: str, record: dict[str, Any] | None) -> dict[s
             "raw": str((record or {}).get("Id", ""))}
 
 
-def _store_page(db: Database, records: list[dict[str, Any]], fields: TaskFields,
+def _store_page(db: Database, records: Page, fields: TaskFields,
                 result: SyncResult, first: int) -> int:
     plan, values, rest = _planned(records, fields, first)
     if plan is not None and values:
@@ -248,8 +253,8 @@ def _store_page(db: Database, records: list[dict[str, Any]], fields: TaskFields,
 
 
 def _sync_deleted(db: Database, client: SalesforceClient, soql: str, fields: TaskFields,
-                  result: SyncResult) -> None:
-    for records in client.iter_query(soql, include_deleted=True):
+                  result: SyncResult, typed: TypedTasks | None) -> None:
+    for records in client.iter_query(soql, include_deleted=True, typed=typed):
         with db.atomic():
             result.deleted += _store_page(db, records, fields, result, 0)
             _note_rows(db, result)
@@ -260,7 +265,7 @@ def _note_rows(db: Database, result: SyncResult) -> None:
     store.note_sync_rows(db, result.log_id, result.upserted, result.deleted, result.rejected)
 
 
-def _sync_pages(db: Database, pages: Iterator[list[dict[str, Any]]], fields: TaskFields,
+def _sync_pages(db: Database, pages: Iterator[Page], fields: TaskFields,
                 result: SyncResult, watermarks: bool, on_progress: ProgressFn | None) -> None:
     """Store the pages, committing them with their watermark every ``COMMIT_ROWS`` rows.
 
@@ -277,7 +282,7 @@ def _sync_pages(db: Database, pages: Iterator[list[dict[str, Any]]], fields: Tas
         raise failure
 
 
-def _store_batch(db: Database, pages: Iterator[list[dict[str, Any]]], fields: TaskFields,
+def _store_batch(db: Database, pages: Iterator[Page], fields: TaskFields,
                  result: SyncResult, watermarks: bool, on_progress: ProgressFn | None,
                  seen: int) -> tuple[int, BaseException | None, bool]:
     """Store pages in one transaction until it holds ``COMMIT_ROWS`` rows or they run
@@ -297,7 +302,7 @@ def _store_batch(db: Database, pages: Iterator[list[dict[str, Any]]], fields: Ta
                 break
             result.upserted += _store_page(db, records, fields, result, seen + 1)
             if watermarks and records:
-                last = records[-1].get("SystemModstamp")
+                last = _last_modstamp(records)
                 if last:
                     store.set_watermark(db, format_ts(parse_ts(last)))
             seen += len(records)
@@ -306,3 +311,11 @@ def _store_batch(db: Database, pages: Iterator[list[dict[str, Any]]], fields: Ta
                 on_progress(seen, result.count)
         _note_rows(db, result)
     return seen, failure, done
+
+
+def _last_modstamp(records: Page) -> Any:
+    """The last record's SystemModstamp, as Salesforce sent it (None if it has none)."""
+    if isinstance(records, TypedPage):
+        return (records.value(-1, "SystemModstamp")
+                if "SystemModstamp" in records.typed.keys else None)
+    return records[-1].get("SystemModstamp")

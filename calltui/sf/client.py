@@ -17,6 +17,7 @@ import io
 import json
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -35,10 +36,13 @@ from simple_salesforce.util import exception_handler
 
 from calltui.sf.auth import AuthError, Credentials, login, unreachable
 from calltui.sf.transport import EndpointSession
+from calltui.typed_records import TypedPage, TypedTasks
 
-__all__ = ["ApiLimitError", "ApiVersionError", "FieldError", "SalesforceClient", "SyncError"]
+__all__ = ["ApiLimitError", "ApiVersionError", "FieldError", "Page", "SalesforceClient",
+           "SyncError"]
 
 T = TypeVar("T")
+Page = list[dict[str, Any]] | TypedPage  # one page of records, as a query yields it
 BULK_SLICE = 2_000  # Bulk records handed on at a time (a REST page's worth)
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 
@@ -196,26 +200,28 @@ class SalesforceClient:
         return [{**result, "id": result.get("id") or record["id"]}
                 for record, result in zip(records, results, strict=True)]
 
-    def iter_query(self, soql: str, include_deleted: bool = False
-                   ) -> Iterator[list[dict[str, Any]]]:
+    def iter_query(self, soql: str, include_deleted: bool = False,
+                   typed: TypedTasks | None = None) -> Iterator[Page]:
         """Pages of records, following ``done`` and ``nextRecordsUrl`` only.
 
         The same requests as simple-salesforce's ``query``/``query_more``, but each page
         is decoded into plain dicts: simple-salesforce's ``query`` builds an OrderedDict
-        per record, which doubles the cost of reading a 2,000-record page.
+        per record, which doubles the cost of reading a 2,000-record page. With ``typed``,
+        a page whose records all have its fields and the usual shapes comes as a
+        ``TypedPage`` of structs instead (``calltui.typed_records``).
         """
         endpoint = "queryAll/" if include_deleted else "query/"
-        page = self._call("query", lambda sf: _json_page(sf._call_salesforce(
-            "GET", sf.base_url + endpoint, name="query", params={"q": soql}, stream=True)))
+        page = self._call("query", lambda sf: _read_page(sf._call_salesforce(
+            "GET", sf.base_url + endpoint, name="query", params={"q": soql}, stream=True),
+            typed))
         while True:
-            yield [_plain(r) for r in page.get("records", [])]
-            if page.get("done", True):
+            yield page.records
+            if page.done:
                 return
-            next_url = page.get("nextRecordsUrl")
-            if not next_url:
+            if not page.next_url:
                 raise SyncError("query: Salesforce said more records follow but gave no "
                                 "nextRecordsUrl; nothing after the last full page was kept")
-            page = self._call("query", _query_more(next_url))
+            page = self._call("query", _query_more(page.next_url, typed))
 
     def bulk_query(self, soql: str, include_deleted: bool = False, page_size: int = 50_000,
                    poll: float = 1.0) -> Iterator[list[dict[str, Any]]]:
@@ -321,10 +327,26 @@ def _lines(text: str) -> Iterator[str]:
         yield text[start:]
 
 
-def _json_page(response: requests.Response) -> dict[str, Any]:
-    """A query page's JSON, its body read in one piece (asked for with ``stream=True``:
+@dataclass(frozen=True)
+class _QueryPage:
+    records: Page
+    done: bool
+    next_url: str | None
+
+
+def _read_page(response: requests.Response, typed: TypedTasks | None) -> _QueryPage:
+    """A query page, its body read in one piece (asked for with ``stream=True``:
     ``response.content`` would read it in 10 KB pieces and copy them together)."""
     body = b"".join(response.iter_content(chunk_size=None))
+    if typed is not None and (struct := typed.decode(body)) is not None:
+        return _QueryPage(TypedPage(struct.records, typed), struct.done, struct.nextRecordsUrl)
+    page = _json_page(body)
+    return _QueryPage([_plain(r) for r in page.get("records", [])], page.get("done", True),
+                      page.get("nextRecordsUrl"))
+
+
+def _json_page(body: bytes) -> dict[str, Any]:
+    """A query page's JSON as dicts."""
     try:
         page = _decode_json(body)
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
@@ -345,10 +367,11 @@ def _decode_json(body: bytes) -> Any:
         return json.loads(body)
 
 
-def _query_more(next_url: str) -> Callable[[Salesforce], dict[str, Any]]:
-    def call(sf: Salesforce) -> dict[str, Any]:
+def _query_more(next_url: str, typed: TypedTasks | None) -> Callable[[Salesforce], _QueryPage]:
+    def call(sf: Salesforce) -> _QueryPage:
         url = f"https://{sf.sf_instance}{next_url}"  # as sf.query_more(identifier_is_url=True)
-        return _json_page(sf._call_salesforce("GET", url, name="query_more", stream=True))
+        return _read_page(sf._call_salesforce("GET", url, name="query_more", stream=True),
+                          typed)
     return call
 
 

@@ -1,0 +1,139 @@
+"""REST query pages of Tasks decoded by msgspec straight into typed records.
+
+A sync's Python time goes mostly into two steps per Task record: decoding the page's
+JSON into a dict and checking each value's type and shape before it is stored. For a
+page whose records all have the usual shapes, msgspec does both at once, in C: each
+record becomes a struct whose fields are checked against the same rules as the dict
+converter of ``records.task_values_plan`` (text or null, Salesforce's UTC timestamps,
+an 18- or 15-character Id, an integer duration, a boolean IsDeleted). It takes about a
+quarter less CPU than decoding to dicts and checking in Python (``bench/sync.py``).
+
+Nothing is read differently this way:
+
+* a page with any record outside those shapes (a missing or extra field, a number
+  where text belongs, a timestamp with another offset) does not decode; the client
+  then reads the page into dicts as before, and each record takes the usual way;
+* a record that has the shapes but breaks a rule msgspec does not check (30 February,
+  no call time at all) is turned back into the dict the JSON held, and takes the
+  general way too, which stores it or gives the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import msgspec
+
+from calltui.normalize import SF_TS_PATTERN
+from calltui.records import SF_ID_PATTERN, TS_COLUMNS, TaskFields, TaskValuesPlan, task_values_plan
+
+__all__ = ["TypedPage", "TypedTasks", "typed_tasks"]
+
+_EXACT_INT = 2**53  # as the dict converter: ints up to this size are stored as they are
+
+
+def _exactly(pattern: str) -> msgspec.Meta:
+    """msgspec searches for a pattern; anchor it (``$`` would let a final newline in)."""
+    return msgspec.Meta(pattern=rf"\A(?:{pattern})\Z")
+
+
+_COLUMN_TYPES: dict[str, Any] = {
+    "id": Annotated[str, _exactly(SF_ID_PATTERN)],
+    "activity_date": Annotated[str, _exactly(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")] | None,
+    "call_duration_seconds": Annotated[int, msgspec.Meta(ge=-_EXACT_INT, le=_EXACT_INT)] | None,
+    "is_deleted": bool,
+}
+_TIMESTAMP = Annotated[str, _exactly(SF_TS_PATTERN)] | None
+_TEXT = str | None
+
+
+@dataclass(frozen=True)
+class TypedTasks:
+    """How pages of Task records with one set of fields decode and convert."""
+
+    keys: tuple[str, ...]  # the Salesforce API names, in the struct's order
+    plan: TaskValuesPlan  # its ``convert`` takes one struct
+    decoder: msgspec.json.Decoder[Any]  # a whole query page: totalSize, done, records...
+
+    def decode(self, body: bytes) -> Any | None:
+        """The page as a struct, or None when any part of it is not of the usual shape."""
+        try:
+            return self.decoder.decode(body)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return None
+
+
+class TypedPage:
+    """One page's records as structs of ``typed``, in the order Salesforce sent them."""
+
+    __slots__ = ("records", "typed")
+
+    def __init__(self, records: list[Any], typed: TypedTasks) -> None:
+        self.records = records
+        self.typed = typed
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def value(self, index: int, key: str) -> Any:
+        """The value of field ``key`` of the record at ``index``."""
+        return getattr(self.records[index], f"f{self.typed.keys.index(key)}")
+
+    def as_record(self, struct: Any) -> dict[str, Any]:
+        """The record as the dict the page's JSON held (without ``attributes``)."""
+        return dict(zip(self.typed.keys, msgspec.structs.astuple(struct), strict=False))
+
+    def convert(self, origin: str | None, first: int
+                ) -> tuple[list[list[Any]], list[tuple[int, dict[str, Any]]]]:
+        """The records' values in ``typed.plan.columns`` order, and the others as dicts
+        with their positions (counted from ``first``) for the general way."""
+        convert, values, rest = self.typed.plan.convert, [], []
+        for position, struct in enumerate(self.records, start=first):
+            try:
+                values.append(convert(struct, origin))
+            except ValueError:
+                rest.append((position, self.as_record(struct)))
+        return values, rest
+
+
+_TYPED: dict[tuple[TaskFields, tuple[str, ...]], TypedTasks | None] = {}
+
+
+def typed_tasks(fields: TaskFields, keys: Sequence[str]) -> TypedTasks | None:
+    """The typed decoding of query pages whose records carry exactly ``keys`` (and
+    ``attributes``), or None when those records could not take the fast way anyway."""
+    cache_key = (fields, tuple(keys))
+    try:
+        return _TYPED[cache_key]
+    except KeyError:
+        pass
+    except TypeError:  # unhashable field names (a bad config)
+        return None
+    typed = _make_typed(fields, cache_key[1])
+    _TYPED[cache_key] = typed
+    return typed
+
+
+def _make_typed(fields: TaskFields, keys: tuple[str, ...]) -> TypedTasks | None:
+    plan = task_values_plan(fields, keys, typed=True)
+    if plan is None:
+        return None
+    columns = plan.columns[:len(keys)]  # the keys' own columns, then the derived ones
+    struct_fields: list[tuple[str, Any] | tuple[str, Any, Any]] = [
+        (f"f{n}", _type_of(column)) for n, column in enumerate(columns)]
+    struct_fields.append(("attributes", msgspec.Raw, msgspec.Raw()))  # not decoded
+    record = msgspec.defstruct(
+        "TaskRecord", struct_fields, rename={f"f{n}": key for n, key in enumerate(keys)},
+        forbid_unknown_fields=True, gc=False)
+    page = msgspec.defstruct("TaskQueryPage", [
+        ("totalSize", int, 0), ("done", bool, True), ("nextRecordsUrl", str | None, None),
+        ("records", list[record], msgspec.field(default_factory=list))])  # type: ignore[valid-type]
+    return TypedTasks(keys, plan, msgspec.json.Decoder(page))
+
+
+def _type_of(column: str) -> Any:
+    if column in _COLUMN_TYPES:
+        return _COLUMN_TYPES[column]
+    return _TIMESTAMP if column in TS_COLUMNS else _TEXT
