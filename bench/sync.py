@@ -25,8 +25,8 @@ only while the client waits for it, so the client's CPU time is its own.
 Every sync runs in a fresh process into a fresh database, as an admin's ``calltui
 sync`` does; its CPU is counted from the call of ``run_sync`` to its return (the
 interpreter's start and imports are left out). REST and Bulk alternate, ``--repeat``
-times each (3); a mode's headline is the median of its runs, and every run is
-printed.
+times each (5: this machine's speed drifts by 15-20 % within minutes); a mode's
+headline is the median of its runs, and every run is printed.
 
 Checks (exit status 1 if any fails):
 
@@ -242,14 +242,17 @@ def floors(creds_info: dict[str, str], rest_db: Path, workdir: Path) -> tuple[fl
     SQLite: the REST run's stored rows upserted again, in the same order, into a fresh
     database (same schema and pragmas), already as tuples, ``COMMIT_ROWS`` to a
     transaction, with the indexes built at the end as a first big sync does.
-    JSON: decoding one REST page with ``json.loads``. Only a different schema (fewer
-    indexes during a full sync), connection pragmas or JSON library could lower these.
+    Decoding: one REST page decoded and checked by msgspec into the sync's structs
+    (``calltui.typed_records``), the C part of the sync's usual way. Only a different
+    schema (fewer indexes during a full sync), connection pragmas or decoder could lower
+    these.
     """
     from calltui import store
     from calltui.sf.auth import Credentials
     from calltui.sf.client import SalesforceClient
     from calltui.sf.soql import TaskQuery
     from calltui.sync import COMMIT_ROWS
+    from calltui.typed_records import typed_tasks
 
     source = store.open_db(rest_db)
     cursor = source.conn.execute("SELECT * FROM tasks ORDER BY rowid")  # as the sync wrote
@@ -277,14 +280,18 @@ def floors(creds_info: dict[str, str], rest_db: Path, workdir: Path) -> tuple[fl
     client = SalesforceClient(Credentials(
         "password", login_url=creds_info["url"], username=creds_info["username"],
         password=creds_info["password"], security_token=creds_info["security_token"]))
-    soql = TaskQuery().select(None, NOW)
+    query = TaskQuery()
     body = client.sf._call_salesforce("GET", client.sf.base_url + "query/",
-                                      params={"q": soql}).content
+                                      params={"q": query.select(None, NOW)}).content
+    typed = typed_tasks(query.fields, query.field_names())
+    if typed is None or typed.decode(body) is None:
+        raise SystemExit("the org's REST page does not decode typed: the bench would not "
+                         "measure the sync's usual way")
     records = len(json.loads(body)["records"])
     best = math.inf
     for _ in range(5):
         cpu0 = time.process_time()
-        json.loads(body)
+        typed.decode(body)
         best = min(best, time.process_time() - cpu0)
     return sqlite_us, best / max(records, 1) * 1e6
 
@@ -338,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--n", type=int, default=200_000, help="Tasks to sync (200,000)")
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--repeat", type=int, default=3, help="runs per mode (3)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per mode (5)")
     parser.add_argument("--apart", action="store_true",
                         help="run the org and the client on separate CPUs")
     parser.add_argument("--child", help=argparse.SUPPRESS)  # one sync, in a fresh process
@@ -379,7 +386,8 @@ def main(argv: list[str] | None = None) -> int:
         if org.is_alive():
             org.terminate()
     print(f"floor on this machine (outside calltui's Python): SQLite upsert of ready rows "
-          f"{sqlite_us:.1f} us/rec, json.loads of a REST page {json_us:.1f} us/rec; "
+          f"{sqlite_us:.1f} us/rec, msgspec's typed decoding of a REST page "
+          f"{json_us:.1f} us/rec; "
           f"REST can at best reach {1e6 / (sqlite_us + json_us):,.0f} rec/s here")
     for problem in failed:
         print(f"FAILED {problem}")
