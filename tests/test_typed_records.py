@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -168,3 +169,27 @@ def test_the_client_yields_typed_pages_from_the_org_and_dicts_for_odd_ones(
     assert result.upserted == 5 and store.count_rows(db, "tasks") == 5
     subjects = {r["subject"] for r in db.query("SELECT subject FROM tasks")}
     assert subjects == {"Call 0", "Call 1", "Call 2", "Call 3", "42"}
+
+
+def test_a_sync_of_usual_tasks_reads_every_page_typed(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    kinds: list[str] = []
+    real = sync._planned
+
+    def planned(records: Any, fields: TaskFields, first: int) -> Any:
+        kinds.append(type(records).__name__)
+        return real(records, fields, first)
+
+    monkeypatch.setattr(sync, "_planned", planned)
+    with FakeOrg(page_size=3) as org:
+        org.set_now(NOW)
+        ids = org.add_tasks([{**REST, "Id": None, "Subject": f"Call {n}"} for n in range(7)])
+        client = client_for(org)
+        sync.run_sync(db, client, sync.SyncOptions(full=True), now=NOW)
+        org.delete_task(ids[0])
+        sync.run_sync(db, client, sync.SyncOptions(), now=NOW + timedelta(minutes=5))
+    # first sync: no deleted Tasks (one empty page), three pages of Tasks; the next: the
+    # deleted one, and no changed Tasks (an empty page)
+    assert kinds == ["TypedPage"] * 6
+    assert store.count_rows(db, "tasks") == 7
+    assert db.execute("SELECT is_deleted FROM tasks WHERE id = ?", [ids[0]]).fetchone() == (1,)
