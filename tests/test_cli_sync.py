@@ -323,7 +323,7 @@ def test_ctrl_c_is_one_line_and_the_next_sync_goes_on(tmp_path: Path) -> None:
         process = subprocess.Popen(
             [sys.executable, "-m", "calltui", "--db", str(db), "sync"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, **env_for(org)})
+            env={**os.environ, **env_for(org)}, preexec_fn=_default_sigint)
         deadline = time.monotonic() + 60
         while not _watermark(db) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -343,6 +343,13 @@ def test_ctrl_c_is_one_line_and_the_next_sync_goes_on(tmp_path: Path) -> None:
         assert "Synced 4,601 Tasks: 4,601 stored" in resumed.stdout
         with sqlite3.connect(db) as conn:
             assert conn.execute("SELECT COUNT(*) FROM tasks").fetchone() == (24_000,)
+
+
+def _default_sigint() -> None:
+    """In the child: Ctrl-C as in a terminal, even when the tests run where it is ignored
+    (a job started with ``&`` by a shell without job control inherits SIGINT ignored, and
+    Python then never turns it into KeyboardInterrupt)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _watermark(db: Path) -> bool:
