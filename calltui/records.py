@@ -81,12 +81,12 @@ TASK_FIELDS: dict[str, str] = {
     "bizible2__BizibleId__c": "bizible_id_raw",
     "bizible2__Bizible_Touchpoint_Date__c": "bizible_touchpoint_date",
 }
-TS_COLUMNS = _TS_COLUMNS = frozenset(
+TS_COLUMNS = frozenset(
     {"created_date", "completed_datetime", "system_modstamp", "bizible_touchpoint_date"}
 )
 # Columns derive_task reads; a record lacking any of them is merged with the stored row first.
 DERIVE_INPUTS = frozenset(
-    {"type", "task_subtype", "call_type", "bizible_id_raw", "is_deleted"} | _TS_COLUMNS
+    {"type", "task_subtype", "call_type", "bizible_id_raw", "is_deleted"} | TS_COLUMNS
 )
 
 
@@ -151,7 +151,7 @@ def _call_time_columns(fields: TaskFields) -> tuple[tuple[str, str], ...]:
     out = []
     for name in fields.call_time:
         column = fmap.get(name.lower())
-        if column not in _TS_COLUMNS:
+        if column not in TS_COLUMNS:
             raise ValueError(f"call-time field {name!r} is not a datetime field calltui reads")
         out.append((name, column))
     return tuple(out)
@@ -262,17 +262,18 @@ def _bool_value(value: Any, naive_tz: tzinfo) -> Any:
 def _int_value(value: Any, naive_tz: tzinfo) -> Any:
     if value is None or value == "":
         return None
-    if value.__class__ is int and -_EXACT_INT <= value <= _EXACT_INT:
+    if value.__class__ is int and -EXACT_INT <= value <= EXACT_INT:
         return value
     if value.__class__ is str and value.isascii() and value.isdigit():
         return int(float(value))
     return _BAIL
 
 
-_ASCII_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fullmatch
-_EXACT_INT = 2**53  # ints up to this size survive the float in int(float(value)) unchanged
+ASCII_DATE_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"  # an ActivityDate as stored
+_ASCII_DATE = re.compile(ASCII_DATE_PATTERN).fullmatch
+EXACT_INT = 2**53  # ints up to this size survive the float in int(float(value)) unchanged
 _CONVERTERS: dict[str, _Convert] = {
-    **{column: to_ts for column in _TS_COLUMNS},  # to_ts("") is None, as the long way
+    **{column: to_ts for column in TS_COLUMNS},  # to_ts("") is None, as the long way
     "activity_date": _date_value,
     "is_deleted": _bool_value,
     "call_duration_seconds": _int_value,
@@ -305,7 +306,7 @@ def _task_value(column: str, value: Any, naive_tz: tzinfo) -> Any:
     if isinstance(value, str) and value == "":
         value = None
     try:
-        if column in _TS_COLUMNS:
+        if column in TS_COLUMNS:
             return to_ts(value, naive_tz)
         if column == "activity_date":
             return parse_date(value)
@@ -434,7 +435,7 @@ def _make_task_values_plan(fields: TaskFields, keys: tuple[str, ...], typed: boo
 def _task_value_code(key: str, column: str, name: str) -> list[str]:
     """One key's conversion: text, a timestamp, or one of ``_CONVERTERS``' values."""
     lines = [f"    {name} = r[{key}]"]
-    if column in _TS_COLUMNS:
+    if column in TS_COLUMNS:
         return [*lines,
                 f"    if {name} == '': {name} = None",
                 f"    elif {name} is not None:",
@@ -465,7 +466,7 @@ def _task_value_code(key: str, column: str, name: str) -> list[str]:
 def _typed_value_code(column: str, name: str) -> list[str]:
     """One value of a typed struct: msgspec checked its type and shape (``typed_records``);
     what is left is what the dict converter does beyond those checks."""
-    if column in _TS_COLUMNS:  # a Salesforce timestamp or None
+    if column in TS_COLUMNS:  # a Salesforce timestamp or None
         return [f"    if {name} is not None:",
                 f"        if not (date_ok.get({name}[:10]) or date_check({name}[:10])):"
                 " raise ValueError",

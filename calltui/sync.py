@@ -316,6 +316,5 @@ def _store_batch(db: Database, pages: Iterator[Page], fields: TaskFields,
 def _last_modstamp(records: Page) -> Any:
     """The last record's SystemModstamp, as Salesforce sent it (None if it has none)."""
     if isinstance(records, TypedPage):
-        return (records.value(-1, "SystemModstamp")
-                if "SystemModstamp" in records.typed.keys else None)
+        return records.value(-1, "SystemModstamp")
     return records[-1].get("SystemModstamp")

@@ -28,11 +28,17 @@ from typing import Annotated, Any
 import msgspec
 
 from calltui.normalize import SF_TS_PATTERN
-from calltui.records import SF_ID_PATTERN, TS_COLUMNS, TaskFields, TaskValuesPlan, task_values_plan
+from calltui.records import (
+    ASCII_DATE_PATTERN,
+    EXACT_INT,
+    SF_ID_PATTERN,
+    TS_COLUMNS,
+    TaskFields,
+    TaskValuesPlan,
+    task_values_plan,
+)
 
 __all__ = ["TypedPage", "TypedTasks", "typed_tasks"]
-
-_EXACT_INT = 2**53  # as the dict converter: ints up to this size are stored as they are
 
 
 def _exactly(pattern: str) -> msgspec.Meta:
@@ -42,8 +48,8 @@ def _exactly(pattern: str) -> msgspec.Meta:
 
 _COLUMN_TYPES: dict[str, Any] = {
     "id": Annotated[str, _exactly(SF_ID_PATTERN)],
-    "activity_date": Annotated[str, _exactly(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")] | None,
-    "call_duration_seconds": Annotated[int, msgspec.Meta(ge=-_EXACT_INT, le=_EXACT_INT)] | None,
+    "activity_date": Annotated[str, _exactly(ASCII_DATE_PATTERN)] | None,
+    "call_duration_seconds": Annotated[int, msgspec.Meta(ge=-EXACT_INT, le=EXACT_INT)] | None,
     "is_deleted": bool,
 }
 _TIMESTAMP = Annotated[str, _exactly(SF_TS_PATTERN)] | None
@@ -79,7 +85,9 @@ class TypedPage:
         return len(self.records)
 
     def value(self, index: int, key: str) -> Any:
-        """The value of field ``key`` of the record at ``index``."""
+        """Field ``key`` of the record at ``index``, as ``dict.get`` gives it."""
+        if key not in self.typed.keys:
+            return None
         return getattr(self.records[index], f"f{self.typed.keys.index(key)}")
 
     def as_record(self, struct: Any) -> dict[str, Any]:
