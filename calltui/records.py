@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 SF_ID_PATTERN = r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?"  # a Salesforce Id, 15 or 18 characters
-_SF_ID = re.compile(f"^{SF_ID_PATTERN}$")
+_SF_ID = re.compile(SF_ID_PATTERN)  # used with fullmatch: no final newline slips through
 
 
 class RowError(ValueError):
@@ -166,7 +166,7 @@ def task_row(
         row = _planned_row(record, plan, naive_tz)
         if row is not None:
             task_id = row.get("id")
-            if task_id.__class__ is str and _SF_ID.match(task_id):
+            if task_id.__class__ is str and _SF_ID.fullmatch(task_id):
                 return row
     return _task_row(record, fields, naive_tz)
 
@@ -297,7 +297,7 @@ def _task_row(record: Mapping[str, Any], fields: TaskFields, naive_tz: tzinfo
     task_id = row.get("id")
     if is_blank(task_id):
         raise RowError("missing Id", column="Id")
-    if not _SF_ID.match(str(task_id)):
+    if not _SF_ID.fullmatch(str(task_id)):
         raise RowError(f"Id {task_id!r} is not a Salesforce Id", column="Id")
     return row
 
@@ -423,7 +423,7 @@ def _make_task_values_plan(fields: TaskFields, keys: tuple[str, ...], typed: boo
               + f"\n    return [{', '.join(names)}, bid, state, call_at, call_field, fallback,"
               " is_call, origin]\n")
     scope: dict[str, Any] = {
-        "UTC": UTC, "BAIL": _BAIL, "sfid": _SF_ID.match, "sf_ts": SF_TS, "date_ok": DATE_OK,
+        "UTC": UTC, "BAIL": _BAIL, "sfid": _SF_ID.fullmatch, "sf_ts": SF_TS, "date_ok": DATE_OK,
         "date_check": date_ok, "hex32": HEX32, "norm": normalize_bizible_id,
         "ascii_date": _ASCII_DATE, "convert_int": _int_value, "astuple": astuple,
     }

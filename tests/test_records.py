@@ -309,3 +309,12 @@ def test_upsert_groups_and_binds_as_before(tmp_path: Any) -> None:
         db.close()
     assert tables[0] == tables[1]
     assert tables[0][0] == {"id": "1", "a": None, "b": "b1-last"}
+
+
+def test_an_id_with_a_final_newline_is_refused_both_ways() -> None:
+    record = {**REST, "Id": "00T5g00000AbCdEAAV\n"}
+    with pytest.raises(RowError) as caught:
+        task_row(record)
+    assert str(caught.value) == "Id '00T5g00000AbCdEAAV\\n' is not a Salesforce Id"
+    assert caught.value.column == "Id"
+    assert planned_values(record) is None  # the values plan leaves it to the long way
