@@ -23,16 +23,22 @@ KEYS = tuple(TaskQuery().field_names())
 TYPED = typed_tasks(TaskFields(), KEYS)
 
 # Values msgspec lets through that the converter or the general way still has to judge.
+# The Id's, the ActivityDate's and the timestamps' forms are the converter's to match.
 PASSING_ODDITIES: dict[str, list[Any]] = {
+    "Id": ["00T5g00000AbCdFAAV\n", "00T5g00000AbC", "00T5g00000AbCdF!AV", "00T5g00000AbCdFAAé",
+           "00T5g00000AbCdF"],
     "Subject": ["", " ", "é, \"quoted\"\nline"],
-    "CreatedDate": ["2026-02-31T13:05:00.000+0000", "2025-02-29T00:00:00.000Z", None],
-    "CompletedDateTime": ["2026-03-02T13:05:00.000Z", "2026-04-31T01:00:00.000+0000", None],
-    "bizible2__Bizible_Touchpoint_Date__c": [None, "2026-03-02T23:59:59.999+0000"],
+    "CreatedDate": ["2026-02-31T13:05:00.000+0000", "2025-02-29T00:00:00.000Z", None,
+                    "2026-03-02T13:05:00+01:00", "", "2026-03-02T24:05:00.000+0000"],
+    "CompletedDateTime": ["2026-03-02T13:05:00.000Z", "2026-04-31T01:00:00.000+0000", None,
+                          "2026-03-02 13:05:00", "2026-03-02T13:05:00.000+0000\n"],
+    "bizible2__Bizible_Touchpoint_Date__c": [None, "2026-03-02T23:59:59.999+0000",
+                                             "2026-03-02T13:05:00.000-0500", "yesterday"],
     "bizible2__BizibleId__c": [HEX.upper(), f" {HEX} ", "undefined", "", None, "abc",
                                f"_biz_uid={HEX}; x=1", "  "],
     "CallType": ["", " ", None], "Type": [None, "Email"], "TaskSubtype": ["Task", None],
     "CallDurationInSeconds": [0, -3, 2**53, None], "IsDeleted": [True],
-    "ActivityDate": ["2026-02-31", None],
+    "ActivityDate": ["2026-02-31", None, "", "2026/03/02", "2026-03-02T00:00:00"],
 }
 
 
