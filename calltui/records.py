@@ -361,12 +361,15 @@ class TaskValuesPlan:
     convert: Callable[[Mapping[str, Any], str | None], list[Any]]
 
 
-_TASK_VALUE_PLANS: dict[tuple[TaskFields, tuple[str, ...], bool], TaskValuesPlan | None] = {}
+# What a converter takes: a record as a dict; a msgspec struct of ``typed_records``, its
+# values in the keys' order and of the usual types; a Bulk API CSV row, all text.
+Shape = Literal["dict", "struct", "csv"]
+_TASK_VALUE_PLANS: dict[tuple[TaskFields, tuple[str, ...], Shape], TaskValuesPlan | None] = {}
 _DERIVED = ("bizible_id", "bizible_state", "call_at", "call_at_field", "call_time_fallback",
             "is_call", "origin")
 
 
-def task_values_plan(fields: TaskFields, keys: Sequence[str], typed: bool = False
+def task_values_plan(fields: TaskFields, keys: Sequence[str], shape: Shape = "dict"
                      ) -> TaskValuesPlan | None:
     """The plan for Task records with these keys, or None when the records lack a column
     ``derive_task`` reads (they are merged with the stored row first) or name one column
@@ -376,29 +379,30 @@ def task_values_plan(fields: TaskFields, keys: Sequence[str], typed: bool = Fals
     timestamps, 32-hex BizibleIds); it raises ``ValueError`` for anything else, and the
     record then takes the long way, which gives the same row or the reason.
 
-    ``typed``: the converter takes a struct of ``typed_records`` instead of a dict, its
-    values in ``keys`` order and already of the usual types (msgspec checked them), so
-    it does only what msgspec does not: the Id's and the timestamps' shapes, calendar
-    dates, the derived columns. Every key must name a column.
+    ``shape``: what the converter takes. A ``"struct"`` of ``typed_records`` has its
+    values in ``keys`` order and of the usual types (msgspec checked them), so the
+    converter does only what msgspec does not: the Id's and the timestamps' forms,
+    calendar dates, the derived columns. A ``"csv"`` row is a list of text in ``keys``
+    order, '' for null. For both, every key must name a column.
     """
-    cache_key = (fields, tuple(keys), typed)
+    cache_key = (fields, tuple(keys), shape)
     try:
         return _TASK_VALUE_PLANS[cache_key]
     except KeyError:
         pass
     except TypeError:  # unhashable field names (a bad config): the long way
         return None
-    plan = _make_task_values_plan(fields, cache_key[1], typed)
+    plan = _make_task_values_plan(fields, cache_key[1], shape)
     if len(_TASK_VALUE_PLANS) >= _PLANS_MAX:
         _TASK_VALUE_PLANS.clear()
     _TASK_VALUE_PLANS[cache_key] = plan
     return plan
 
 
-def _make_task_values_plan(fields: TaskFields, keys: tuple[str, ...], typed: bool
+def _make_task_values_plan(fields: TaskFields, keys: tuple[str, ...], shape: Shape
                            ) -> TaskValuesPlan | None:
     steps = _make_plan(fields, keys)
-    if steps is None or (typed and len(steps) != len(keys)):
+    if steps is None or (shape != "dict" and len(steps) != len(keys)):
         return None
     local = {column: f"c{n}" for n, (_, column, _) in enumerate(steps)}
     if not local.keys() >= DERIVE_INPUTS | {"id"}:
@@ -408,10 +412,13 @@ def _make_task_values_plan(fields: TaskFields, keys: tuple[str, ...], typed: boo
     except ValueError:  # a call-time field calltui cannot read: derive_task says so
         return None
     names = [local[column] for _, column, _ in steps]
-    if typed:  # the struct's values, then its ``attributes``
+    if shape == "struct":  # the struct's values, then its ``attributes``
         body = [f"    {', '.join(names)}, _ = astuple(r)"]
+    elif shape == "csv":  # a row of another length: ValueError, the long way
+        body = [f"    {', '.join(names)}, = r"]
+    if shape != "dict":
         for _, column, _ in steps:
-            body += _typed_value_code(column, local[column])
+            body += _typed_value_code(column, local[column], shape)
     else:
         body = [f"    if len(r) != {len(keys)}: raise ValueError"]
         for key, column, _ in steps:
@@ -463,24 +470,27 @@ def _task_value_code(key: str, column: str, name: str) -> list[str]:
             f"    elif {name} is not None: raise ValueError"]
 
 
-def _typed_value_code(column: str, name: str) -> list[str]:
-    """One value of a typed struct, whose type msgspec checked (``typed_records``): what is
-    left is what the dict converter does beyond that. The Id and the timestamps are
-    matched here, not by msgspec, whose patterns cost twice what ``re`` does called here."""
-    if column in TS_COLUMNS:  # text or None
-        return [f"    if {name} is not None:",
-                f"        if sf_ts({name}) is None or not (date_ok.get({name}[:10])"
+def _typed_value_code(column: str, name: str, shape: Shape) -> list[str]:
+    """One value of a struct or a CSV row, already text or None (a struct's types were
+    checked by msgspec, ``typed_records``): what the dict converter does beyond that.
+    A struct's Id and timestamps are matched here, not by msgspec, whose patterns cost
+    twice what ``re`` does called here."""
+    if column in TS_COLUMNS:
+        return [f"    if not {name}: {name} = None",  # '' is stored as NULL
+                f"    elif sf_ts({name}) is None or not (date_ok.get({name}[:10])"
                 f" or date_check({name}[:10])): raise ValueError",
-                f"        if len({name}) != 24: {name} = {name}[:23] + 'Z'"]
-    if column == "is_deleted":  # a bool
-        return [f"    {name} = 1 if {name} else 0"]
-    if column == "id":  # text
+                f"    elif len({name}) != 24: {name} = {name}[:23] + 'Z'"]
+    if column == "id":
         return [f"    if sfid({name}) is None: raise ValueError"]
-    if column == "activity_date":  # text or None
+    if column == "activity_date":
         return [f"    if not {name}: {name} = None",
                 f"    elif ascii_date({name}) is None: raise ValueError"]
-    if column in _CONVERTERS:  # already as stored
+    if shape == "struct" and column == "is_deleted":  # a bool
+        return [f"    {name} = 1 if {name} else 0"]
+    if shape == "struct" and column in _CONVERTERS:  # an int within range, or None
         return []
+    if column in _CONVERTERS:  # from text, as the dict converter does
+        return _task_value_code("", column, name)[1:]
     return [f"    if not {name}: {name} = None"]  # text: '' is stored as NULL
 
 

@@ -23,7 +23,7 @@ from calltui.normalize import format_ts, parse_ts
 from calltui.records import RowError, TaskFields, TaskValuesPlan, task_row, task_values_plan
 from calltui.sf.client import ApiLimitError, FieldError, Page, SalesforceClient, SyncError
 from calltui.sf.soql import DEFAULT_CALL_FILTER, TaskQuery
-from calltui.typed_records import TypedPage, TypedTasks, typed_tasks
+from calltui.typed_records import CsvTasks, TypedPage, TypedTasks, typed_tasks
 
 __all__ = ["SyncOptions", "SyncResult", "check_fields", "run_sync", "since_problem"]
 
@@ -159,7 +159,8 @@ def run_sync(db: Database, client: SalesforceClient, options: SyncOptions = Sync
     try:
         _sync_deleted(db, client, result.soql[0], options.fields, result, typed)
         pages: Iterator[Page] = (
-            client.bulk_query(result.soql[1], poll=options.bulk_poll_seconds)
+            client.bulk_query(result.soql[1], poll=options.bulk_poll_seconds,
+                              rows=CsvTasks(options.fields))
             if use_bulk else client.iter_query(result.soql[1], typed=typed))
         with kept_heap(), fewer_collections(), store.bulk_load(
                 db, "tasks", big=result.count >= BULK_LOAD_ROWS, checkpoints="writer"):
@@ -221,7 +222,7 @@ def _planned(records: Page, fields: TaskFields, first: int
     """The page's records of the usual shape as value lists, by the page's plan; the
     others, with their positions, for ``task_row`` and ``derive_task``."""
     if isinstance(records, TypedPage):
-        return records.typed.plan, *records.convert(ORIGIN, first)
+        return records.plan, *records.convert(ORIGIN, first)
     plan = task_values_plan(fields, tuple(records[0])) if records else None
     if plan is None:
         return None, [], list(enumerate(records, start=first))

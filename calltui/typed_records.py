@@ -22,7 +22,7 @@ Nothing is read differently this way:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -35,7 +35,7 @@ from calltui.records import (
     task_values_plan,
 )
 
-__all__ = ["TypedPage", "TypedTasks", "typed_tasks"]
+__all__ = ["CsvTasks", "TypedPage", "TypedTasks", "csv_record", "typed_tasks"]
 
 
 _COLUMN_TYPES: dict[str, Any] = {  # every other column: text or null
@@ -61,40 +61,81 @@ class TypedTasks:
         except (msgspec.DecodeError, msgspec.ValidationError):
             return None
 
+    def page(self, records: list[Any]) -> TypedPage:
+        """A decoded page's records, for the sync."""
+        return TypedPage(records, self.keys, self.plan, _struct_record)
+
 
 class TypedPage:
-    """One page's records as structs of ``typed``, in the order Salesforce sent them."""
+    """One page's records in a shape ``plan`` converts: the structs of a REST page (see
+    ``TypedTasks``) or the rows of a Bulk API CSV page (``CsvTasks``), in the order
+    Salesforce sent them."""
 
-    __slots__ = ("records", "typed")
+    __slots__ = ("_as_record", "keys", "plan", "records")
 
-    def __init__(self, records: list[Any], typed: TypedTasks) -> None:
+    def __init__(self, records: list[Any], keys: tuple[str, ...], plan: TaskValuesPlan,
+                 as_record: Callable[[tuple[str, ...], Any], dict[str, Any]]) -> None:
         self.records = records
-        self.typed = typed
+        self.keys = keys  # the Salesforce API names, in the records' order
+        self.plan = plan
+        self._as_record = as_record
 
     def __len__(self) -> int:
         return len(self.records)
 
     def value(self, index: int, key: str) -> Any:
         """Field ``key`` of the record at ``index``, as ``dict.get`` gives it."""
-        if key not in self.typed.keys:
-            return None
-        return getattr(self.records[index], f"f{self.typed.keys.index(key)}")
+        return self.as_record(self.records[index]).get(key)
 
-    def as_record(self, struct: Any) -> dict[str, Any]:
-        """The record as the dict the page's JSON held (without ``attributes``)."""
-        return dict(zip(self.typed.keys, msgspec.structs.astuple(struct), strict=False))
+    def as_record(self, record: Any) -> dict[str, Any]:
+        """The record as the dict the page held (a REST record without ``attributes``)."""
+        return self._as_record(self.keys, record)
 
     def convert(self, origin: str | None, first: int
                 ) -> tuple[list[list[Any]], list[tuple[int, dict[str, Any]]]]:
-        """The records' values in ``typed.plan.columns`` order, and the others as dicts
-        with their positions (counted from ``first``) for the general way."""
-        convert, values, rest = self.typed.plan.convert, [], []
-        for position, struct in enumerate(self.records, start=first):
+        """The records' values in ``plan.columns`` order, and the others as dicts with
+        their positions (counted from ``first``) for the general way."""
+        convert, values, rest = self.plan.convert, [], []
+        for position, record in enumerate(self.records, start=first):
             try:
-                values.append(convert(struct, origin))
+                values.append(convert(record, origin))
             except ValueError:
-                rest.append((position, self.as_record(struct)))
+                rest.append((position, self.as_record(record)))
         return values, rest
+
+
+def _struct_record(keys: tuple[str, ...], struct: Any) -> dict[str, Any]:
+    return dict(zip(keys, msgspec.structs.astuple(struct), strict=False))  # not attributes
+
+
+def csv_record(header: Sequence[str], row: list[str]) -> dict[Any, Any]:
+    """A CSV row as ``csv.DictReader`` gives it: a short row padded with None, a long
+    one's extra values under the key None."""
+    if len(row) == len(header):
+        return dict(zip(header, row, strict=True))
+    record: dict[Any, Any] = dict(zip(header, row, strict=False))
+    if len(row) > len(header):
+        record[None] = row[len(header):]
+    else:
+        record.update((key, None) for key in header[len(row):])
+    return record
+
+
+@dataclass(frozen=True)
+class CsvTasks:
+    """How rows of Bulk API CSV pages of Tasks convert, for the sync's fields."""
+
+    fields: TaskFields
+
+    def page(self, header: Sequence[str], rows: list[list[str]]
+             ) -> TypedPage | list[dict[Any, Any]]:
+        """The rows as a page the plan for ``header`` converts, or as dicts when records
+        with that header could not take the fast way anyway."""
+        keys = tuple(header)
+        plan = task_values_plan(self.fields, keys, shape="csv")
+        if plan is None:
+            return [csv_record(keys, row) for row in rows]
+        return TypedPage(rows, keys, plan, csv_record)
 
 
 _TYPED: dict[tuple[TaskFields, tuple[str, ...]], TypedTasks | None] = {}
@@ -116,7 +157,7 @@ def typed_tasks(fields: TaskFields, keys: Sequence[str]) -> TypedTasks | None:
 
 
 def _make_typed(fields: TaskFields, keys: tuple[str, ...]) -> TypedTasks | None:
-    plan = task_values_plan(fields, keys, typed=True)
+    plan = task_values_plan(fields, keys, shape="struct")
     if plan is None:
         return None
     columns = plan.columns[:len(keys)]  # the keys' own columns, then the derived ones

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import random
 from datetime import timedelta
@@ -13,10 +15,10 @@ from sqlite_utils import Database
 from calltui import store, sync
 from calltui.fakeorg import FakeOrg
 from calltui.records import TaskFields
-from calltui.sf.client import _plain
+from calltui.sf.client import _csv_rows, _plain
 from calltui.sf.soql import TaskQuery
-from calltui.typed_records import TypedPage, typed_tasks
-from tests.test_records import HEX, ODD_VALUES, REST, long_way_values
+from calltui.typed_records import CsvTasks, TypedPage, csv_record, typed_tasks
+from tests.test_records import BULK, HEX, ODD_VALUES, REST, long_way_values
 from tests.test_sync import NOW, client_for
 
 KEYS = tuple(TaskQuery().field_names())
@@ -60,7 +62,7 @@ def typed_way(body: bytes) -> tuple[list[Any], list[tuple[int, str]]] | None:
     page = TYPED.decode(body)
     if page is None:
         return None
-    return stored(sync._planned(TypedPage(page.records, TYPED), TaskFields(), 1))
+    return stored(sync._planned(TYPED.page(page.records), TaskFields(), 1))
 
 
 def stored(planned: Any) -> tuple[list[Any], list[tuple[int, str]]]:
@@ -177,8 +179,9 @@ def test_the_client_yields_typed_pages_from_the_org_and_dicts_for_odd_ones(
     assert subjects == {"Call 0", "Call 1", "Call 2", "Call 3", "42"}
 
 
-def test_a_sync_of_usual_tasks_reads_every_page_typed(
-        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def page_kinds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The type of every page the sync converts, in order."""
     kinds: list[str] = []
     real = sync._planned
 
@@ -187,6 +190,11 @@ def test_a_sync_of_usual_tasks_reads_every_page_typed(
         return real(records, fields, first)
 
     monkeypatch.setattr(sync, "_planned", planned)
+    return kinds
+
+
+def test_a_sync_of_usual_tasks_reads_every_page_typed(db: Database, page_kinds: list[str]
+                                                     ) -> None:
     with FakeOrg(page_size=3) as org:
         org.set_now(NOW)
         ids = org.add_tasks([{**REST, "Id": None, "Subject": f"Call {n}"} for n in range(7)])
@@ -196,6 +204,108 @@ def test_a_sync_of_usual_tasks_reads_every_page_typed(
         sync.run_sync(db, client, sync.SyncOptions(), now=NOW + timedelta(minutes=5))
     # first sync: no deleted Tasks (one empty page), three pages of Tasks; the next: the
     # deleted one, and no changed Tasks (an empty page)
-    assert kinds == ["TypedPage"] * 6
+    assert page_kinds == ["TypedPage"] * 6
     assert store.count_rows(db, "tasks") == 7
     assert db.execute("SELECT is_deleted FROM tasks WHERE id = ?", [ids[0]]).fetchone() == (1,)
+
+
+# ------------------------------------------------------------ Bulk API CSV rows
+
+
+def csv_text(records: list[dict[str, Any]]) -> str:
+    """A Bulk API results page as Salesforce writes it: every value quoted, null as ''."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    writer.writerow(records[0])
+    for record in records:
+        writer.writerow(["" if v is None else str(v).lower() if isinstance(v, bool) else v
+                         for v in record.values()])
+    return buffer.getvalue()
+
+
+def csv_dict_way(text: str) -> tuple[list[Any], list[tuple[int, str]]]:
+    header, rows = _csv_rows(text)
+    return stored(sync._planned([csv_record(header, row) for row in rows], TaskFields(), 1))
+
+
+def csv_rows_way(text: str) -> tuple[list[Any], list[tuple[int, str]]]:
+    header, rows = _csv_rows(text)
+    page = CsvTasks(TaskFields()).page(header, list(rows))
+    assert isinstance(page, TypedPage)
+    return stored(sync._planned(page, TaskFields(), 1))
+
+
+def test_a_usual_csv_page_converts_its_rows_and_stores_the_same() -> None:
+    text = csv_text([{**BULK, "Id": f"00T5g00000AbC{n:02d}AAV"} for n in range(5)])
+    assert csv_rows_way(text) == csv_dict_way(text)
+    assert len(csv_rows_way(text)[0]) == 5 and csv_rows_way(text)[1] == []
+
+
+@pytest.mark.parametrize("key", sorted(ODD_VALUES.keys() | PASSING_ODDITIES.keys()))
+def test_every_odd_csv_value_is_judged_as_the_dict_way_judges_it(key: str) -> None:
+    for value in [*ODD_VALUES.get(key, []), *PASSING_ODDITIES.get(key, [])]:
+        text = csv_text([BULK, {**BULK, "Id": "00T5g00000AbCdFAAV", key: value}])
+        assert csv_rows_way(text) == csv_dict_way(text), (key, value)
+
+
+def test_ragged_csv_rows_take_the_general_way_at_their_line() -> None:
+    text = csv_text([BULK, {**BULK, "Id": "00T5g00000AbCdFAAV"}])
+    lines = text.splitlines(keepends=True)
+    short = lines[1].rsplit(",", 1)[0] + "\n"  # the last field missing
+    long = lines[1].rstrip("\n") + ',"extra"\n'
+    blank = "\n"  # skipped, as csv.DictReader does: not a line of its own
+    text = "".join([lines[0], short, blank, lines[2], long])
+    header, lines_read = _csv_rows(text)
+    page = CsvTasks(TaskFields()).page(header, list(lines_read))
+    _, values, rest = sync._planned(page, TaskFields(), 1)
+    assert len(values) == 1 and [position for position, _ in rest] == [1, 3]
+    assert rest[0][1]["bizible2__BizibleId__c"] is None  # padded, as DictReader pads
+    assert rest[1][1][None] == ["extra"]  # collected, as DictReader collects
+    rows, rejects = csv_rows_way(text)
+    assert (rows, rejects) == csv_dict_way(text)
+    assert sorted(r["id"] for r in rows) == [BULK["Id"], "00T5g00000AbCdFAAV"]  # short: kept
+    assert rejects == [(3, BULK["Id"])]  # the long row is refused
+
+
+def test_random_csv_pages_store_the_same_either_way() -> None:
+    rng = random.Random(11)
+    oddities = {**ODD_VALUES, **PASSING_ODDITIES}
+    for n in range(300):
+        records = []
+        for m in range(rng.randrange(1, 6)):
+            record = {**BULK, "Id": f"00T5g0000{n:04d}{m:02d}AAV"}
+            for _ in range(rng.randrange(3)):
+                key = rng.choice(sorted(oddities))
+                record[key] = rng.choice(oddities[key])
+            records.append(record)
+        text = csv_text(records)
+        assert csv_rows_way(text) == csv_dict_way(text), records
+
+
+def test_a_csv_header_without_a_plan_gives_dicts() -> None:
+    no_cookie = [{k: v for k, v in BULK.items() if k != "bizible2__BizibleId__c"}]
+    extra = [{**BULK, "Other__c": "x"}]
+    for records in (no_cookie, extra):
+        header, rows = _csv_rows(csv_text(records))
+        page = CsvTasks(TaskFields()).page(header, list(rows))
+        assert page == [csv_record(header, row) for row in _csv_rows(csv_text(records))[1]]
+
+
+def test_a_csv_header_in_capitals_converts_its_rows_too() -> None:
+    text = csv_text([{k.upper(): v for k, v in BULK.items()}])  # as Data Loader writes
+    assert csv_rows_way(text) == csv_dict_way(text)
+    assert len(csv_rows_way(text)[0]) == 1
+
+
+def test_a_bulk_sync_reads_its_csv_pages_as_rows(db: Database, page_kinds: list[str]
+                                                 ) -> None:
+    with FakeOrg(page_size=3) as org:
+        org.set_now(NOW)
+        org.add_tasks([{**REST, "Id": None, "Subject": f"Call {n}"} for n in range(7)])
+        org.add_tasks([{**REST, "Id": None, "CreatedDate": None, "CompletedDateTime": None,
+                        "bizible2__Bizible_Touchpoint_Date__c": None}])  # no call time
+        result = sync.run_sync(db, client_for(org), sync.SyncOptions(
+            full=True, bulk_threshold=0, bulk_poll_seconds=0.0), now=NOW)
+    assert page_kinds and set(page_kinds) == {"TypedPage"}  # deleted ones by REST, then CSV
+    assert result.upserted == 7 and result.rejected == 1
+    assert store.count_rows(db, "tasks") == 7

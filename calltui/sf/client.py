@@ -36,7 +36,7 @@ from simple_salesforce.util import exception_handler
 
 from calltui.sf.auth import AuthError, Credentials, login, unreachable
 from calltui.sf.transport import EndpointSession
-from calltui.typed_records import TypedPage, TypedTasks
+from calltui.typed_records import CsvTasks, TypedPage, TypedTasks, csv_record
 
 __all__ = ["ApiLimitError", "ApiVersionError", "FieldError", "Page", "SalesforceClient",
            "SyncError"]
@@ -224,12 +224,13 @@ class SalesforceClient:
             page = self._call("query", _query_more(page.next_url, typed))
 
     def bulk_query(self, soql: str, include_deleted: bool = False, page_size: int = 50_000,
-                   poll: float = 1.0) -> Iterator[list[dict[str, Any]]]:
+                   poll: float = 1.0, rows: CsvTasks | None = None) -> Iterator[Page]:
         """Bulk API 2.0 query: records parsed from CSV, checked against the counts.
 
         A results page of up to ``page_size`` records is handed on ``BULK_SLICE`` records
         at a time, parsed as they are handed on: a page of 50,000 parsed at once would
-        hold some 200 MB.
+        hold some 200 MB. The records are dicts, as ``csv.DictReader`` gives them; with
+        ``rows``, pages of the CSV rows themselves as ``rows`` makes them.
         """
         base = f"https://{self.sf.sf_instance}/services/data/v{self.creds.api_version}/jobs/query"
         operation = "queryAll" if include_deleted else "query"
@@ -244,11 +245,12 @@ class SalesforceClient:
                 params["locator"] = locator
             response = self._bulk("bulk results", "GET", f"{base}/{job['id']}/results",
                                   params=params, headers={"Accept": "text/csv"})
-            rows = _csv_records(response.content.decode("utf-8"))
+            header, lines = _csv_rows(response.content.decode("utf-8"))
             in_page = 0
-            while records := list(islice(rows, BULK_SLICE)):
-                in_page += len(records)
-                yield records
+            while chunk := list(islice(lines, BULK_SLICE)):
+                in_page += len(chunk)
+                yield (rows.page(header, chunk) if rows is not None
+                       else [csv_record(header, row) for row in chunk])
             _check_page(response, in_page)
             seen += in_page
             if "Sforce-Locator" not in response.headers:
@@ -294,23 +296,11 @@ def _check_page(response: requests.Response, count: int) -> None:
         raise SyncError(f"bulk results: page declares {declared} records but holds {count}")
 
 
-def _csv_records(text: str) -> Iterator[dict[str, Any]]:
-    """Rows as ``csv.DictReader`` gives them, built without its per-row overhead."""
+def _csv_rows(text: str) -> tuple[list[str], Iterator[list[str]]]:
+    """The header, and the rows that are not blank (``csv.DictReader`` skips those)."""
     reader = csv.reader(_lines(text))
     header = next(reader, None)
-    if header is None:
-        return
-    width = len(header)
-    for row in reader:
-        if len(row) == width:
-            yield dict(zip(header, row, strict=True))
-        elif row:  # DictReader skips blank lines and pads or collects ragged rows
-            record: dict[Any, Any] = dict(zip(header, row, strict=False))
-            if len(row) > width:
-                record[None] = row[width:]
-            else:
-                record.update((key, None) for key in header[len(row):])
-            yield record
+    return header or [], filter(None, reader)
 
 
 def _lines(text: str) -> Iterator[str]:
@@ -339,7 +329,7 @@ def _read_page(response: requests.Response, typed: TypedTasks | None) -> _QueryP
     ``response.content`` would read it in 10 KB pieces and copy them together)."""
     body = b"".join(response.iter_content(chunk_size=None))
     if typed is not None and (struct := typed.decode(body)) is not None:
-        return _QueryPage(TypedPage(struct.records, typed), struct.done, struct.nextRecordsUrl)
+        return _QueryPage(typed.page(struct.records), struct.done, struct.nextRecordsUrl)
     page = _json_page(body)
     return _QueryPage([_plain(r) for r in page.get("records", [])], page.get("done", True),
                       page.get("nextRecordsUrl"))
