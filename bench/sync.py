@@ -242,8 +242,8 @@ def floors(creds_info: dict[str, str], rest_db: Path, workdir: Path) -> tuple[fl
     SQLite: the REST run's stored rows upserted again, in the same order, into a fresh
     database (same schema and pragmas), already as tuples, ``COMMIT_ROWS`` to a
     transaction, with the indexes built at the end as a first big sync does.
-    Decoding: one REST page decoded and checked by msgspec into the sync's structs
-    (``calltui.typed_records``), the C part of the sync's usual way. Only a different
+    Decoding: one REST page decoded by msgspec into the sync's structs, their types
+    checked (``calltui.typed_records``), the C part of the sync's usual way. Only a different
     schema (fewer indexes during a full sync), connection pragmas or decoder could lower
     these.
     """

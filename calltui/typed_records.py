@@ -1,23 +1,30 @@
-"""REST query pages of Tasks decoded by msgspec straight into typed records.
+"""Pages of Task records in shapes a generated converter takes without a dict per record.
 
-A sync's Python time goes mostly into two steps per Task record: decoding the page's
-JSON into a dict and checking each value's type and shape before it is stored. For a
-page whose records all have the usual types, msgspec does the decoding and the type
-checks at once, in C: each record becomes a struct whose fields are text or null, an
-integer duration within the exact range, a boolean IsDeleted. The generated converter
-of ``records.task_values_plan`` does the rest: it matches the Id, the ActivityDate and
-the timestamps against their forms (``re`` called there costs half of what msgspec's own
-pattern check does), checks calendar dates and derives the columns. A REST sync takes
-about a quarter less CPU this way (``bench/sync.py``, README: Performance).
+A sync's Python time goes mostly into two steps per Task record: decoding the page
+into a dict and checking each value's type and shape before it is stored.
+
+* REST pages (JSON): for a page whose records all have the usual types, msgspec does
+  the decoding and the type checks at once, in C (``TypedTasks``). Each record becomes
+  a struct whose fields are text or null, an integer duration within the exact range,
+  a boolean IsDeleted.
+* Bulk API pages (CSV): each row stays the list ``csv.reader`` gives (``CsvTasks``).
+
+The converter of ``records.task_values_plan`` generated for the shape does the rest:
+it matches the Id, the ActivityDate and the timestamps against their forms (``re``
+called there costs half of what msgspec's own pattern check does), checks calendar
+dates and derives the columns. What that saves is measured by ``bench/sync.py``
+(README: Performance).
 
 Nothing is read differently this way:
 
-* a page with any record outside those types (a missing or extra field, a number
+* a REST page with any record outside those types (a missing or extra field, a number
   where text belongs) does not decode; the client then reads the page into dicts as
-  before, and each record takes the usual way;
-* a record that has the types but breaks a rule msgspec does not check (an Id or a
-  timestamp of another form, 30 February, no call time at all) is turned back into the
-  dict the JSON held, and takes the general way too, which stores it or gives the reason.
+  before, and each record takes the usual way; so does a CSV page whose header has
+  no plan (a column calltui does not store);
+* a record that has the types but breaks a rule the converter checks (an Id or a
+  timestamp of another form, 30 February, no call time at all, a CSV row of another
+  length) is turned back into the dict the page held, and takes the general way too,
+  which stores it or gives the reason.
 """
 
 from __future__ import annotations
