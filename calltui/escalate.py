@@ -75,11 +75,18 @@ _EMAIL = r"[\w.+'\-]+@[\w\-]+(?:\.[\w\-]+)+"
 # ISO dates and times are kept: they are not phone numbers
 _DATETIME = (r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
              r"(?:Z|[+-]\d{2}:?\d{2})?)?(?!\d)")
-# a phone number: an optional + and 7 or more digits, separated by spaces, dots,
-# dashes, slashes or parentheses (E.164, national and international formats); not
-# digits inside a word, such as a _biz_uid cookie or a Salesforce Id
-_PHONE = r"(?<![A-Za-z0-9_])\+?\(?\d(?:[\s./\-()]{0,3}\d){6,}\)?(?![A-Za-z_])"
+# a phone number: an optional + and 7 to 15 digits (E.164's most), separated by
+# spaces, dots, dashes, slashes or parentheses (national and international formats).
+# A run of digits and separators is taken whole (the group is atomic), so a phone is
+# never a part of a longer number; nor the digits of a word (a Salesforce Id, a
+# _biz_uid cookie that starts with 12 digits: ``_phone`` leaves those out) or those
+# that go on from one after a dot, as a Google Analytics client id's do
+# (GA1.2.4489481.313699506).
+_SEP = r"[\s./\-()]"
+_PHONE = (rf"(?<![A-Za-z0-9_])(?<![0-9]\.)(?>\+?\(?\d(?:{_SEP}{{0,3}}\d)*\)?)"
+          r"(?P<ext>\s?(?:x|ext\.?)\s?\d{1,6}(?![A-Za-z0-9_]))?")  # an extension: x12, ext. 12
 _PII = re.compile(f"(?P<email>{_EMAIL})|(?P<date>{_DATETIME})|(?P<phone>{_PHONE})")
+_LAST_DIGITS = re.compile(rf"{_SEP}*\d+\)?\Z")
 
 
 def _mask(match: re.Match[str]) -> str:
@@ -87,7 +94,24 @@ def _mask(match: re.Match[str]) -> str:
         return "[email]"
     if match.group("date"):
         return match.group("date")
-    return "[phone]"
+    if match.group("ext"):
+        number = match.group("phone")[:-len(match.group("ext"))]
+        masked = _phone(number, "")
+        return "[phone]" if masked == "[phone]" else match.group("phone")
+    return _phone(match.group("phone"), match.string[match.end():match.end() + 1])
+
+
+def _phone(run: str, after: str) -> str:
+    """``run`` as ``[phone]`` if it is one; its last digits stay as they are when the
+    character ``after`` it glues them to a word (an Id, a cookie, "2nd")."""
+    tail = ""
+    if after.isalpha() or after == "_":
+        cut = _LAST_DIGITS.search(run)
+        if cut is not None:
+            run, tail = run[:cut.start()], run[cut.start():]
+    if 7 <= sum(c.isdigit() for c in run) <= 15:
+        return "[phone]" + tail
+    return run + tail
 
 
 def mask_text(text: str | None) -> str | None:

@@ -47,6 +47,30 @@ def test_dates_times_short_numbers_cookies_and_ids_are_kept() -> None:
     assert mask_text(None) is None
 
 
+@pytest.mark.parametrize("value", [
+    "799803703981fb65bf03faaf38827c67",  # a cookie that starts with 12 digits
+    "32873481934723984723984729384729",  # a cookie of digits only
+    "GA1.2.4489481.313699506", "GA1.2.12345.678",  # Google Analytics client ids
+    "_ga=GA1.2.4489481.313699506; _biz_uid=799803703981fb65bf03faaf38827c67",
+    "00T5g00000021530AAA", "1234567890123456789",  # an Id; a number longer than a phone
+    "2026.03.02.1305.1234",
+])
+def test_a_cookie_or_an_id_made_mostly_of_digits_is_kept_whole(value: str) -> None:
+    assert mask_text(value) == value
+    assert mask_text(f"BizibleId {value}, call at 2026-03-02 13:05") == (
+        f"BizibleId {value}, call at 2026-03-02 13:05")
+
+
+def test_phone_numbers_next_to_ids_and_to_each_other_are_masked() -> None:
+    assert mask_text("555-0132 / 799803703981fb65bf03faaf38827c67 +1 415 555 0132") == (
+        "[phone] / 799803703981fb65bf03faaf38827c67 [phone]")
+    assert mask_text("call 415 555 0132, or 415 555 0199") == "call [phone], or [phone]"
+    assert mask_text("Called 555-0132 / 2nd attempt") == "Called [phone] / 2nd attempt"
+    for extension in ("x12", " x 12", " ext. 123456", "ext7"):
+        assert mask_text(f"+1 415 555 0132{extension}, then") == "[phone], then", extension
+    assert mask_text("ticket 4471x2") == "ticket 4471x2"  # too short for a phone
+
+
 @pytest.mark.parametrize("cell", ["=1+1", "+cmd", "-2+3", "@SUM(A1)", "\tx", "\rx",
                                   '=HYPERLINK("http://x")'])
 def test_formula_cells_are_neutralised(cell: str) -> None:
