@@ -158,6 +158,22 @@ def test_refused_login_is_in_the_sync_log(org: FakeOrg, tmp_path: Path) -> None:
     assert "wrong" not in log["error"]
 
 
+SF_REFUSAL = "Invalid username, password, security token; or user locked out."
+
+
+@pytest.mark.parametrize(("token", "shown"), [
+    ("y", SF_REFUSAL), ("on", SF_REFUSAL), ("ser", SF_REFUSAL),  # inside words: kept
+    ("user", SF_REFUSAL.replace("or user", "or ***")),  # a word of its own: masked
+    ("Invalid", SF_REFUSAL.replace("Invalid", "***")),
+])
+def test_a_short_secret_does_not_mangle_salesforce_s_message(
+        org: FakeOrg, tmp_path: Path, token: str, shown: str) -> None:
+    env = {**env_for(org), "SF_PASSWORD": "wrong", "SF_SECURITY_TOKEN": token}
+    result = invoke(tmp_path / "c.db", env, "sync")
+    assert result.exit_code == 1
+    assert result.stderr.split(": INVALID_LOGIN: ", 1)[1].strip() == shown
+
+
 def test_errors_name_the_host_the_login_really_goes_to() -> None:
     from calltui.sf.auth import Credentials, login_host
 

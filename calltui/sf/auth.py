@@ -258,6 +258,18 @@ def _login_message(exc: Exception, creds: Credentials) -> str:
     code = getattr(exc, "code", None)
     detail = getattr(exc, "auth_message", None) or getattr(exc, "message", None) or exc
     message = f"{code}: {detail}" if code else str(detail)
-    for secret in creds.secrets():
-        message = message.replace(secret, "***")
+    for secret in sorted(creds.secrets(), key=len, reverse=True):
+        message = _without(message, secret)
     return message.splitlines()[0] if message else type(exc).__name__
+
+
+# A secret shorter than this is masked only where it stands alone: inside a word it
+# would mangle Salesforce's message ("securit*** token" for a token "y") and show
+# where it sits. Salesforce's passwords have at least 8 characters, tokens 24.
+_SHORT_SECRET = 8
+
+
+def _without(message: str, secret: str) -> str:
+    if len(secret) >= _SHORT_SECRET:
+        return message.replace(secret, "***")
+    return re.sub(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])", "***", message)
