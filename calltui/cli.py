@@ -25,7 +25,7 @@ from calltui import reports, store
 from calltui.config import Config, ConfigError, load_config
 from calltui.importer import FileRefused, import_file
 from calltui.match import MatchSummary, run_match
-from calltui.models import Flag, MatchOptions, Status
+from calltui.models import Flag, MatchOptions, Status, window_problem
 from calltui.sf.keychain import SECRET_NAMES
 from calltui.sources.files import KINDS, expand_inputs
 
@@ -226,9 +226,18 @@ def _summary_table(summary: MatchSummary, flags: dict[str, int]) -> Table:
     return table
 
 
+def _window_minutes(_ctx: click.Context, _param: click.Parameter,
+                    value: float | None) -> float | None:
+    problem = None if value is None else window_problem(value)
+    if problem:
+        raise click.BadParameter(problem)
+    return value
+
+
 @cli.command()
-@click.option("--window-minutes", type=click.FloatRange(min=0, min_open=True),
-              help="Merge window in minutes (default: config [match], else 30).")
+@click.option("--window-minutes", type=float, callback=_window_minutes,
+              help="Merge window in minutes, at most a week (default: config [match], "
+              "else 30).")
 @click.option("--anchor", type=click.Choice(["start", "activity"]),
               help="Measure the window from the session start or its last activity.")
 @click.option("--what-if", is_flag=True,

@@ -14,7 +14,7 @@ from typing import Any
 
 import platformdirs
 
-from calltui.models import MatchOptions
+from calltui.models import MatchOptions, window_problem
 from calltui.records import TaskFields
 from calltui.vendors import DEFAULT_RULES, Rule, parse_rules
 from calltui.warehouse.settings import CONFIG_KEYS as WAREHOUSE_KEYS
@@ -107,19 +107,14 @@ def _from_dict(data: dict[str, Any], path: Path) -> Config:
             f"({', '.join(secrets)}); set them in the environment or with `calltui secret "
             f"set` instead: {instead}"
         )
-    try:
-        options = MatchOptions(
-            window_minutes=float(match.get("window_minutes", 30)),
-            anchor=match.get("anchor", "start"),
-        )
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"config file {path}: [match] {exc}") from None
+    window = match.get("window_minutes", 30)
+    problem = window_problem(window)
+    if problem:
+        raise ConfigError(f"config file {path}: [match] window_minutes {problem}")
+    options = MatchOptions(window_minutes=float(window), anchor=match.get("anchor", "start"))
     if options.anchor not in ("start", "activity"):
         raise ConfigError(f"config file {path}: [match] anchor must be 'start' or 'activity', "
                           f"not {options.anchor!r}")
-    if not options.window_minutes > 0:  # also NaN
-        raise ConfigError(f"config file {path}: [match] window_minutes must be a positive "
-                          f"number, not {options.window_minutes:g}")
     call_time = sf.pop("call_time_fields", list(TaskFields.call_time))
     if not isinstance(call_time, list) or not call_time or not all(
             isinstance(name, str) for name in call_time):

@@ -56,6 +56,22 @@ class MatchOptions:
     duplicate_seconds: float = 120.0
 
 
+# The longest merge window calltui replays: a week. Marketo Measure's is 30 minutes;
+# what-if windows of hours or days make sense, longer ones do not (and one of 1e300
+# minutes is past any date).
+MAX_WINDOW_MINUTES = 7 * 24 * 60
+
+
+def window_problem(value: object) -> str | None:
+    """Why ``value`` is no merge window in minutes, or None when it is one."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"must be a number of minutes, not {value!r}"
+    if not 0 < value <= MAX_WINDOW_MINUTES:  # NaN too
+        return (f"must be more than 0 and at most {MAX_WINDOW_MINUTES:,} minutes (a week), "
+                f"not {value:g}")
+    return None
+
+
 @dataclass(frozen=True)
 class Call:
     """A call Task as the rules see it."""

@@ -160,9 +160,14 @@ def test_config_file_sets_the_window(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("text", "message"), [
     ("[match\n", "config file"),
     ("[match]\nanchor = 'end'\n", "anchor must be 'start' or 'activity', not 'end'"),
-    ("[match]\nwindow_minutes = -5\n", "[match] window_minutes must be a positive number, "
-                                        "not -5"),
-    ("[match]\nwindow_minutes = nan\n", "window_minutes must be a positive number, not nan"),
+    ("[match]\nwindow_minutes = -5\n", "[match] window_minutes must be more than 0 and at "
+                                        "most 10,080 minutes (a week), not -5"),
+    ("[match]\nwindow_minutes = nan\n", "at most 10,080 minutes (a week), not nan"),
+    ("[match]\nwindow_minutes = inf\n", "at most 10,080 minutes (a week), not inf"),
+    ("[match]\nwindow_minutes = 1e300\n", "at most 10,080 minutes (a week), not 1e+300"),
+    ("[match]\nwindow_minutes = 'thirty'\n",
+     "[match] window_minutes must be a number of minutes, not 'thirty'"),
+    ("[match]\nwindow_minutes = true\n", "window_minutes must be a number of minutes, not True"),
     ("[salesforce]\npassword = 'x'\n", "secrets do not belong in the config file"),
     ("[matc]\nwindow_minutes = 60\n", "unknown section [matc]"),
     ("[match]\nwindow_minute = 60\n", "unknown key 'window_minute' in [match]"),
@@ -334,6 +339,23 @@ def test_match_options_on_the_command_line(matched_db: Path) -> None:
     assert run(matched_db, "match", "--window-minutes", "60").exit_code == 0
     rows = json.loads(run(matched_db, "report", "calls", "--format", "json").stdout)
     assert {r["status"] for r in rows} == {"matched", "missing_bizible_id"}
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e300", "0", "-5", "10081", "x"])
+def test_a_window_that_is_no_window_is_one_line_and_changes_nothing(
+        matched_db: Path, value: str) -> None:
+    before = run(matched_db, "report", "calls", "--format", "json").stdout
+    for what_if in (["--what-if"], []):
+        result = run(matched_db, "match", *what_if, "--window-minutes", value)
+        assert result.exit_code == 2
+        [line] = result.stderr.strip().splitlines()[-1:]
+        assert "Invalid value for '--window-minutes'" in line and "Traceback" not in (
+            result.stderr), result.stderr
+    assert run(matched_db, "report", "calls", "--format", "json").stdout == before
+
+
+def test_a_window_of_a_week_is_the_longest(matched_db: Path) -> None:
+    assert run(matched_db, "match", "--what-if", "--window-minutes", "10080").exit_code == 0
 
 
 def test_what_if_lists_changes_and_writes_nothing(matched_db: Path) -> None:
