@@ -637,7 +637,13 @@ def sync(ctx: Context, full: bool, since: str | None, dry_run: bool, warehouse_o
             ctx.db.close()
     else:
         new_db = not ctx.db_path.exists()
-        result = _run_sync(ctx, options)
+        new_folders = ctx.missing_folders() if new_db else []
+        try:
+            result = _run_sync(ctx, options)
+        except SystemExit:  # the one-line error is out
+            if new_db and ctx.opened and store.is_empty(ctx.db, "tasks"):
+                ctx.discard(new_folders)  # nothing synced: a mistyped --db leaves no file
+            raise
         if new_db:  # say where the data went: a mistyped --db is seen at once
             click.echo(f"New database: {ctx.db_path}", err=True)
     if dry_run:

@@ -68,6 +68,7 @@ def test_dry_run_prints_soql_and_counts(org: FakeOrg, tmp_path: Path) -> None:
 def test_failing_sync_is_one_line_and_leaks_no_secret(org: FakeOrg, tmp_path: Path) -> None:
     org.faults.request_limit_exceeded_after = org.api_calls + 2
     db = tmp_path / "c.db"
+    store.open_db(db).close()  # the admin's database: it keeps the failed run in its log
     result = invoke(db, env_for(org), "sync")
     assert result.exit_code == 1
     stderr = result.stderr
@@ -150,7 +151,14 @@ def test_refused_login_is_in_the_sync_log(org: FakeOrg, tmp_path: Path) -> None:
     result = invoke(db, {**env_for(org), "SF_PASSWORD": "wrong"}, "sync")
     assert result.exit_code == 1
     assert result.stderr.startswith(f"error: login refused by {org.url}: INVALID_LOGIN")
-    from calltui import store
+    assert len(result.stderr.splitlines()) == 1
+    assert not db.exists()  # a first sync that fails leaves no database (a mistyped --db)
+    typo = tmp_path / "new" / "folder" / "c.db"
+    assert invoke(typo, {**env_for(org), "SF_PASSWORD": "wrong"}, "sync").exit_code == 1
+    assert not (tmp_path / "new").exists()  # nor the folders made for it
+    store.open_db(db).close()  # the admin's database
+    result = invoke(db, {**env_for(org), "SF_PASSWORD": "wrong"}, "sync")
+    assert result.exit_code == 1 and len(result.stderr.splitlines()) == 1
 
     [log] = store.recent_syncs(store.open_db(db))
     assert (log["mode"], log["status"]) == ("login", "failed")
