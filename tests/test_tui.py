@@ -764,3 +764,16 @@ def test_a_cancelled_import_is_logged_as_cancelled_not_refused(tmp_path: Path) -
     last = store.last_import(db)
     assert last is not None
     assert (last["status"], last["error"]) == ("cancelled", "cancelled by the user")
+
+
+@pytest.mark.parametrize(("value", "shown"), [(None, "(none)"), ("", "''"), ("  ", "'  '"),
+                                              ("Call", "'Call'")])
+def test_evidence_shows_a_field_as_the_task_holds_it(value: str | None, shown: str) -> None:
+    evidence = {"call_at": "2026-03-02T13:05:00.000Z", "call_at_field": "CreatedDate",
+                "bizible_id_raw": value, "bizible_id": None, "task_type": value,
+                "who_id": None, "compared_session_id": None, "gap_seconds": None,
+                "window_ends_at": None, "nearest_before": None, "nearest_after": None,
+                "touchpoint": None}
+    lines = detail_module.evidence_text({"evidence": evidence}).splitlines()
+    assert lines[1] == f"BizibleId as stored: {shown}"
+    assert lines[3] == f"Task.Type: {shown}   WhoId: none"

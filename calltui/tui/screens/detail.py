@@ -56,9 +56,9 @@ def evidence_text(doc: dict[str, Any]) -> str:
         f"{ev['compared_session_id']} (gap {human_gap(ev['gap_seconds'])})")
     lines = [
         f"Call time: {short_ts(ev['call_at'])} UTC, from {ev['call_at_field']}",
-        f"BizibleId as stored: {ev['bizible_id_raw']!r}",
+        f"BizibleId as stored: {_as_stored(ev['bizible_id_raw'])}",
         f"BizibleId normalised: {ev['bizible_id'] or 'missing'}",
-        f"Task.Type: {ev['task_type']!r}   WhoId: {ev['who_id'] or 'none'}",
+        f"Task.Type: {_as_stored(ev['task_type'])}   WhoId: {ev['who_id'] or 'none'}",
         f"Compared session: {compared}",
         f"Window ends: {short_ts(ev['window_ends_at']) or '—'}",
         _session_line("Nearest session before", ev["nearest_before"], "before the call"),
@@ -66,6 +66,11 @@ def evidence_text(doc: dict[str, Any]) -> str:
         f"Touchpoint: {touch}",
     ]
     return "\n".join(lines)
+
+
+def _as_stored(value: str | None) -> str:
+    """A field as the Task holds it: quoted, so spaces show; (none) when it is empty."""
+    return "(none)" if value is None else repr(value)
 
 
 def timeline_rows(doc: dict[str, Any]) -> list[tuple[str, ...]]:
