@@ -777,3 +777,13 @@ def test_evidence_shows_a_field_as_the_task_holds_it(value: str | None, shown: s
     lines = detail_module.evidence_text({"evidence": evidence}).splitlines()
     assert lines[1] == f"BizibleId as stored: {shown}"
     assert lines[3] == f"Task.Type: {shown}   WhoId: none"
+
+
+def test_the_last_import_line_names_its_kind_unless_the_file_was_refused() -> None:
+    from calltui.tui.screens.overview import _last_import
+
+    row = {"file": "x.csv", "kind": "sessions", "status": "ok", "rows_stored": 5,
+           "rows_rejected": 1, "started_at": "2026-03-02T13:05:00.000Z", "finished_at": None}
+    assert _last_import(row).startswith("x.csv (sessions, ok, 5 stored, 1 rejected) at ")
+    refused = {**row, "kind": None, "status": "refused", "rows_stored": 0, "rows_rejected": 0}
+    assert _last_import(refused).startswith("x.csv (refused, 0 stored, 0 rejected) at ")

@@ -32,7 +32,8 @@ def _last_import(row: dict[str, Any] | None) -> str:
     if row is None:
         return "never"
     when = short_ts(row["finished_at"] or row["started_at"])
-    return (f"{row['file']} ({row['kind'] or '?'}, {row['status']}, {row['rows_stored']} stored, "
+    what = f"{row['kind']}, " if row["kind"] else ""  # a refused file is of no known kind
+    return (f"{row['file']} ({what}{row['status']}, {row['rows_stored']} stored, "
             f"{row['rows_rejected']} rejected) at {when} UTC")
 
 
