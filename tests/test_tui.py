@@ -677,6 +677,9 @@ async def test_help_screen_lists_the_keys(sample_db: Path) -> None:
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         assert "export the current view" in HELP_TEXT
+        text = app.screen.query_one("#help Static", Static)
+        widest = max(len(line) for line in HELP_TEXT.splitlines())
+        assert text.content_region.width >= widest  # no line wraps, even at 80 columns
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, OverviewScreen)
