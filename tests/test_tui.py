@@ -19,7 +19,7 @@ from calltui.match import run_match
 from calltui.models import MatchOptions
 from calltui.sync import SyncResult
 from calltui.tui import app as app_module
-from calltui.tui.app import SCREENS, CalltuiApp
+from calltui.tui.app import SCREENS, TOAST_CHARS, CalltuiApp, toast_text
 from calltui.tui.format import human_gap, short_ts
 from calltui.tui.screens import (
     CallsScreen,
@@ -664,10 +664,21 @@ async def test_sync_without_credentials_is_in_the_sync_log(
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("y")
         await _settle(app, pilot)
-        assert _last_message(app).startswith("sync failed: no Salesforce credentials")
+        toast = _last_message(app)
+        assert toast.startswith("sync failed: no Salesforce credentials")
+        assert toast.endswith("… (all of it: Sync & import log, key 6)")  # a toast cuts more
+        assert len(toast) <= TOAST_CHARS + 45
     [logged] = store.recent_syncs(store.open_db(db_path), 1)
     assert (logged["mode"], logged["status"]) == ("login", "failed")
     assert logged["error"].startswith("no Salesforce credentials: set SF_USERNAME")
+    assert logged["error"].endswith("SF_SESSION_ID + SF_INSTANCE_URL")  # the whole message
+
+
+def test_a_long_message_is_cut_at_a_word_to_fit_a_toast() -> None:
+    message = "import failed: " + "word " * 60
+    cut = toast_text(message, logged=False)
+    assert cut.endswith("word…") and len(cut) <= TOAST_CHARS + 1
+    assert toast_text("sync failed: short", logged=True) == "sync failed: short"
 
 
 async def test_help_screen_lists_the_keys(sample_db: Path) -> None:

@@ -114,6 +114,19 @@ class PathPrompt(ModalScreen[list[Path] | None]):
         self.dismiss(paths or None)
 
 
+# A toast shows about three lines of this many characters and cuts the rest off.
+TOAST_CHARS = 150
+
+
+def toast_text(message: str, logged: bool) -> str:
+    """``message`` cut to fit a toast, saying where the whole of it is when it is logged."""
+    if len(message) <= TOAST_CHARS:
+        return message
+    cut = message.rfind(" ", 0, TOAST_CHARS)
+    head = message[:cut if cut > 0 else TOAST_CHARS].rstrip(" ,;:")
+    return head + ("… (all of it: Sync & import log, key 6)" if logged else "…")
+
+
 class CalltuiApp(App[None]):
     """calltui: every call that did not become the touchpoint you expected, why, and the fix."""
 
@@ -275,7 +288,8 @@ class CalltuiApp(App[None]):
             return
         except Exception as exc:  # one line for the user, never a crash
             if not worker.is_cancelled:
-                call_app(self, self.work_failed, f"{label} failed: {one_line(exc)}")
+                logged = label == "sync"  # the sync log keeps every failed run, in full
+                call_app(self, self.work_failed, f"{label} failed: {one_line(exc)}", logged)
             call_app(self, self.data_changed)
             return
         if worker.is_cancelled:  # finished anyway (a match is one transaction): show it
@@ -357,9 +371,9 @@ class CalltuiApp(App[None]):
     def match_done(self, summary: MatchSummary) -> None:
         self.work_done(summary)
 
-    def work_failed(self, message: str) -> None:
+    def work_failed(self, message: str, logged: bool = False) -> None:
         self.busy = ""
-        self.notify(message, severity="error", markup=False)
+        self.notify(toast_text(message, logged), severity="error", markup=False)
 
     def data_changed(self) -> None:
         """Bump the data generation and reload the screens of the current mode."""
