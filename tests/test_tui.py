@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from rich.text import Text
-from textual.widgets import DataTable, Input, ProgressBar, Static
+from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 from textual.worker import WorkerCancelled
 
 from calltui import store
@@ -601,6 +601,27 @@ async def test_import_files_from_the_app_runs_to_completion(db_path: Path) -> No
         assert _cell(app.screen.query_one("#by-status", DataTable), "outside_window") == "2"
         message = _last_message(app)
         assert "sf_tasks_page.json: 4 stored" in message and "Matched 1 of 4" in message
+
+
+async def test_a_missing_path_is_said_in_the_import_dialog_which_stays_open(
+        sample_db: Path, tmp_path: Path) -> None:
+    app = CalltuiApp(sample_db, Config())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("i")
+        await pilot.pause()
+        app.screen.query_one(Input).value = f"{tmp_path / 'nope.csv'}"
+        await pilot.press("enter")
+        await pilot.pause()
+        error = _text(app.screen.query_one("#prompt-error", Label))
+        assert error == f"no such file: {tmp_path / 'nope.csv'}; fix the path, or Esc to cancel"
+        app.screen.query_one(Input).value = "'unclosed"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert _text(app.screen.query_one("#prompt-error", Label)) == (
+            "paths: No closing quotation")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, OverviewScreen)
 
 
 async def test_sync_worker_shows_progress_and_is_cancelled_between_pages(

@@ -20,6 +20,7 @@ from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Label
@@ -99,19 +100,24 @@ class PathPrompt(ModalScreen[list[Path] | None]):
             yield Label("Task exports or warehouse files (JSON, CSV, CSV.gz); "
                         "separate paths with spaces:")
             yield Input(placeholder="~/Downloads/tasks.json BIZ_SESSIONS.csv.gz", id="paths")
+            yield Label("", id="prompt-error")  # what is wrong with the paths, in the dialog
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         try:
             words = shlex.split(event.value)
         except ValueError as exc:
-            self.notify(f"paths: {exc}", severity="error", markup=False)
+            self._refuse(f"paths: {exc}")
             return
         paths = [Path(w).expanduser() for w in words]
         missing = [str(p) for p in paths if not p.exists()]
         if missing:
-            self.notify(f"no such file: {missing[0]}", severity="error", markup=False)
+            self._refuse(f"no such file: {missing[0]}; fix the path, or Esc to cancel")
             return
         self.dismiss(paths or None)
+
+    def _refuse(self, message: str) -> None:
+        self.query_one("#prompt-error", Label).update(Content(message))
+        self.notify(message, severity="error", markup=False)
 
 
 # A toast shows about three lines of this many characters and cuts the rest off.
