@@ -197,7 +197,7 @@ def import_(ctx: Context, files: tuple[Path, ...], kind: str | None, source_tz: 
             table.add_row(r.kind, str(r.read), str(r.stored), str(r.rejected), r.file)
             rejected += r.rejected
     if table.row_count:
-        Console(highlight=False).print(table)
+        _wide_console().print(table)
     if rejected:
         err.print("Rejected rows are kept with file, line and reason: "
                   "`calltui report rejects`, or the Sync & import log in the app.")

@@ -20,7 +20,16 @@ from rich.table import Table
 from sqlite_utils import Database
 
 from calltui import channels, escalate, fixtype, store, vendors
-from calltui.cli import Context, _emit, _moment, _progress, _require_match, err, fail
+from calltui.cli import (
+    Context,
+    _emit,
+    _moment,
+    _progress,
+    _require_match,
+    _wide_console,
+    err,
+    fail,
+)
 from calltui.normalize import format_ts
 
 __all__ = ["demo_org", "escalate_cmd", "fix_type", "report_channels", "vendor_option"]
@@ -243,7 +252,7 @@ PLAN_ROWS = 50
 
 
 def _print_plan(planned: list[dict[str, Any]], value: str) -> None:
-    console = Console(highlight=False)
+    console = _wide_console()
     if planned:
         table = Table(title=f"Dry run: call Tasks whose blank Type would become {value!r}",
                       box=box.SIMPLE_HEAD, pad_edge=False)

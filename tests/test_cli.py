@@ -486,3 +486,17 @@ def test_an_import_of_missing_files_creates_nothing(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--db", str(db), "import", str(tmp_path / "nope.csv")])
     assert result.exit_code == 1
     assert not db.parent.exists()
+
+
+def test_the_import_table_keeps_a_long_path_on_its_line_in_a_pipe(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    folder = tmp_path / "exports from the call tracking vendor, december"
+    folder.mkdir()
+    tasks = folder / "sf_tasks_page_with_a_long_name.json"
+    tasks.write_bytes(SAMPLE_TASKS.read_bytes())
+    result = run(tmp_path / "c.db", "import", "--no-match", str(tasks))
+    assert result.exit_code == 0
+    [line] = [line for line in result.stdout.splitlines() if line.startswith("│ tasks ")]
+    cells = [cell.strip() for cell in line.strip("│").split("│")]
+    assert cells == ["tasks", "4", "4", "0", str(tasks)]  # one line, not folded at 80
