@@ -424,6 +424,9 @@ def test_a_zone_without_dst_rejects_nothing(db: Database, tmp_path: Path) -> Non
      "EVENT_DATE: bad timestamp '2026-02-30 12:00': day is out of range for month", "EVENT_DATE"),
     (f"S1,{COOKIE},2026-03-02 12:00,,,maybe", "IS_DELETED: bad boolean 'maybe'", "IS_DELETED"),
     (f"S1,{COOKIE},2026-03-02 12:00,,,false,extra", "7 fields, header has 6", None),
+    (f'S1,"{COOKIE},2026-03-02 12:00,,,false\nS2,{COOKIE},2026-03-02 12:00,,,false',
+     "2 fields, header has 6; a quoted field runs on from line 2 to line 3: is a quote "
+     "left open?", None),
 ])
 def test_each_kind_of_bad_row_keeps_what_was_imported_before(
     db: Database, tmp_path: Path, line: str, reason: str, column: str | None

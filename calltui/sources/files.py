@@ -296,11 +296,21 @@ class CsvRows:
             if len(values) != width:
                 if not values or values == [""]:
                     continue
-                yield Record(self.line, None, f"{len(values)} fields, header has {width}",
+                yield Record(self.line, None, _width_reason(values, width, self.line,
+                                                             reader.line_num),
                              ",".join(values))
                 continue
             yield values
         progress.done = raw.tell()
+
+
+def _width_reason(values: list[str], width: int, first: int, last: int) -> str:
+    """Why a row of ``values`` (lines ``first`` to ``last``) does not fit the header."""
+    reason = f"{len(values)} fields, header has {width}"
+    if any("\n" in value for value in values):  # the row ran on past its own line
+        reason += (f"; a quoted field runs on from line {first} to line {last}: "
+                   "is a quote left open?")
+    return reason
 
 
 def _read_csv(path: Path, kind: str, progress: Progress) -> Iterator[Record]:
