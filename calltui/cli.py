@@ -264,6 +264,10 @@ def match(ctx: Context, window_minutes: float | None, anchor: str | None, what_i
         options = dataclasses.replace(options, anchor="start")
     elif anchor == "activity":
         options = dataclasses.replace(options, anchor="activity")
+    if options.anchor == "activity" and not in_warehouse and _no_activity(ctx.existing_db):
+        err.print("No page views or form submits are stored, so a session's last activity "
+                  "is its start: --anchor activity gives what start gives. Import "
+                  "BIZ_PAGE_VIEWS or BIZ_FORM_SUBMITS exports for it.", markup=False)
     if what_if:
         if in_warehouse:
             fail("--what-if runs locally; drop --in-warehouse", 2)
@@ -272,6 +276,10 @@ def match(ctx: Context, window_minutes: float | None, anchor: str | None, what_i
     summary = (_match_in_warehouse(ctx, options) if in_warehouse
                else run_match(ctx.existing_db, options, ctx.config.vendor_rules, full=full))
     Console(highlight=False).print(_summary_table(summary, store.counts_by_flag(ctx.db)))
+
+
+def _no_activity(db: Database) -> bool:
+    return store.is_empty(db, "page_views") and store.is_empty(db, "form_submits")
 
 
 def _print_what_if(db: Database, options: MatchOptions, fmt: str) -> None:

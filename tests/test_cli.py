@@ -500,3 +500,11 @@ def test_the_import_table_keeps_a_long_path_on_its_line_in_a_pipe(
     [line] = [line for line in result.stdout.splitlines() if line.startswith("│ tasks ")]
     cells = [cell.strip() for cell in line.strip("│").split("│")]
     assert cells == ["tasks", "4", "4", "0", str(tasks)]  # one line, not folded at 80
+
+
+def test_anchor_activity_without_page_views_or_form_submits_says_it_changes_nothing(
+        matched_db: Path) -> None:
+    result = run(matched_db, "match", "--what-if", "--anchor", "activity")
+    assert result.exit_code == 0
+    assert result.stderr.startswith("No page views or form submits are stored")
+    assert "No page views" not in run(matched_db, "match", "--what-if").stderr
