@@ -231,6 +231,7 @@ def test_a_bad_setting_is_one_line_naming_it_and_no_secret_is_kept(
     org: FakeOrg, tmp_path: Path, setting: dict[str, str], error: str, command: str
 ) -> None:
     db = tmp_path / "c.db"
+    store.open_db(db).close()  # the admin's database: a failed sync is in its log
     result = invoke(db, {**env_for(org), **setting}, command)
     assert result.exit_code == 1
     assert result.stderr == f"error: {error}\n"
