@@ -391,15 +391,7 @@ def _upsert_sql(db: Database, table: str, keys: Sequence[str]) -> str:
 def _upsert_group(
     db: Database, table: str, keys: Sequence[str], rows: list[dict[str, Any]]
 ) -> None:
-    pks = _primary_keys(db, table)
-    cols = ", ".join(f'"{k}"' for k in keys)
-    marks = ", ".join("?" for _ in keys)
-    updates = ", ".join(f'"{k}" = excluded."{k}"' for k in keys if k not in pks)
-    action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
-    sql = (
-        f'INSERT INTO "{table}" ({cols}) VALUES ({marks}) '
-        f"ON CONFLICT ({', '.join(pks)}) {action}"
-    )
+    sql = _upsert_sql(db, table, keys)
     if len(keys) > 1:
         params: Iterable[Sequence[Any]] = map(itemgetter(*keys), rows)  # tuples, built in C
     else:
