@@ -129,9 +129,7 @@ def report_channels(ctx: Context, fmt: str, by: str, vendor: str | None) -> None
         columns = channels.CHANNEL_COLUMNS if by == "channel" else channels.WEEK_COLUMNS
         _emit("csv", iter(rows), columns, columns, "")
         return
-    console = Console(highlight=False)
-    if not console.is_terminal:  # piped: no need to squeeze the table into 80 columns
-        console.width = 120
+    console = _wide_console()  # piped: no need to squeeze the table into 80 columns
     table = Table(title="Calls by channel" + (f" ({name})" if name else ""),
                   box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     short = {"call_before_session": "before", "unknown_bizible_id": "unknown",
@@ -146,8 +144,12 @@ def report_channels(ctx: Context, fmt: str, by: str, vendor: str | None) -> None
                       str(row["calls"]), _pct(row["match_rate"]),
                       end_section=row is result.channels[-1])
     console.print(table)
-    weeks = Table("week", "calls", "deleted", "matched", "match rate",
-                  title="Match rate by ISO week")
+    weeks = Table(title="Match rate by ISO week", box=box.SIMPLE_HEAD, pad_edge=False,
+                  collapse_padding=True)
+    weeks.add_column("week", no_wrap=True)
+    for header in ("calls", "deleted", "matched", "match rate"):
+        weeks.add_column(header, justify="right", no_wrap=True)
+    console.print()
     for row in result.weeks:
         weeks.add_row(row["week"], str(row["calls"]), str(row["deleted"]), str(row["matched"]),
                       _pct(row["match_rate"]))
