@@ -162,14 +162,7 @@ class PagedTable(DataTable[Text]):
             return strip
         values = self._values.get(str(row_key.value))
         text = "" if values is None else self._line(values)
-        looks = (hover, cursor, self.show_cursor, self._show_hover_cursor)
-        extra = self._styles.get(looks)
-        if extra is None:
-            component, post = self._get_styles_to_render_cell(
-                False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor,
-                self.cursor_foreground_priority == "css",
-                self.cursor_background_priority == "css")
-            extra = self._styles[looks] = component + post
+        extra = self._cursor_style(hover, cursor)
         zebra = self._zebra.get(index % 2)
         if zebra is None:
             zebra = self._zebra[index % 2] = self._get_row_style(index, base_style)
@@ -185,6 +178,18 @@ class PagedTable(DataTable[Text]):
         self._strips[key] = strip
         return strip
 
+    def _cursor_style(self, hover: bool, cursor: bool) -> Style:
+        """The cursor's and hover's style over a body cell, worked out once per look."""
+        looks = (hover, cursor, self.show_cursor, self._show_hover_cursor)
+        extra = self._styles.get(looks)
+        if extra is None:
+            component, post = self._get_styles_to_render_cell(
+                False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor,
+                self.cursor_foreground_priority == "css",
+                self.cursor_background_priority == "css")
+            extra = self._styles[looks] = component + post
+        return extra
+
     def _render_cell(
         self, row_index: int, column_index: int, base_style: Style, width: int,
         cursor: bool = False, hover: bool = False,
@@ -196,14 +201,7 @@ class PagedTable(DataTable[Text]):
         key = self._row_locations.get_key(row_index)
         values = None if key is None else self._values.get(str(key.value))
         text = "" if values is None else self._line(values)
-        looks = (hover, cursor, self.show_cursor, self._show_hover_cursor)
-        extra = self._styles.get(looks)
-        if extra is None:
-            component, post = self._get_styles_to_render_cell(
-                False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor,
-                self.cursor_foreground_priority == "css",
-                self.cursor_background_priority == "css")
-            extra = self._styles[looks] = component + post
+        extra = self._cursor_style(hover, cursor)
         style = base_style + Style.from_meta({"row": row_index, "column": column_index})
         pad = " " * self.cell_padding
         body = set_cell_size(pad + text, max(0, width - len(pad))) + pad
