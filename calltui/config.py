@@ -16,6 +16,7 @@ import platformdirs
 
 from calltui.models import MatchOptions, window_problem
 from calltui.records import TaskFields
+from calltui.sf.soql import call_filter_problem
 from calltui.vendors import DEFAULT_RULES, Rule, parse_rules
 from calltui.warehouse.settings import CONFIG_KEYS as WAREHOUSE_KEYS
 from calltui.warehouse.settings import check_section as check_warehouse
@@ -157,6 +158,10 @@ def _check_salesforce(sf: dict[str, Any], path: Path) -> None:
     if call_filter is not None and (not isinstance(call_filter, str) or not call_filter.strip()):
         raise ConfigError(f"config file {path}: [salesforce] call_filter must be a SOQL "
                           f"condition, e.g. \"TaskSubtype = 'Call'\", not {call_filter!r}")
+    problem = None if call_filter is None else call_filter_problem(call_filter)
+    if problem is not None:
+        raise ConfigError(f"config file {path}: [salesforce] call_filter must be one SOQL "
+                          f"condition, and in {call_filter!r} {problem}")
 
 
 def _field_name(path: Path, value: Any) -> str:

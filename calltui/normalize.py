@@ -235,6 +235,10 @@ def parse_date(value: object) -> str | None:
     return format_ts(parse_ts(text))[:10]
 
 
+# Salesforce's date and time fields hold 1700-01-01 to 4000-12-31.
+MOMENT_YEARS = (1700, 4000)
+
+
 def parse_moment(text: str) -> datetime:
     """A command-line date or time (``--since``, ``--until``): a date alone is midnight UTC,
     a time without an offset is UTC. Raises ``ValueError`` with one line saying what is
@@ -248,12 +252,17 @@ def parse_moment(text: str) -> datetime:
             day = date.fromisoformat(value)
         except ValueError:
             raise ValueError(f"{text!r} is not a date in the calendar") from None
-        return datetime(day.year, day.month, day.day, tzinfo=UTC)
-    try:
-        return parse_ts(value)
-    except ValueError:
-        raise ValueError(f"not a date or ISO time: {text!r} (e.g. 2026-03-01 or "
-                         "2026-03-01T13:05:00Z)") from None
+        moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    else:
+        try:
+            moment = parse_ts(value)
+        except ValueError:
+            raise ValueError(f"not a date or ISO time: {text!r} (e.g. 2026-03-01 or "
+                             "2026-03-01T13:05:00Z)") from None
+    if not MOMENT_YEARS[0] <= moment.year <= MOMENT_YEARS[1]:
+        raise ValueError(f"{text!r} is outside the years Salesforce keeps dates for "
+                         f"({MOMENT_YEARS[0]} to {MOMENT_YEARS[1]}): is the year mistyped?")
+    return moment
 
 
 def parse_bool(value: object) -> bool:

@@ -100,6 +100,15 @@ _TOO_LATE = (r"--since (?P<since>" + _TS + r") is not before the window's end " 
         "--since: empty: give a date or a date and time, e.g. 2026-03-01 or "
         "2026-03-01T13:05:00Z")),
     (["--since", "2026-02-30"], re.escape("--since: '2026-02-30' is not a date in the calendar")),
+    (["--since", "0226-11-01"], re.escape(  # 2026 mistyped: SOQL got '226-11-01T...'
+        "--since: '0226-11-01' is outside the years Salesforce keeps dates for (1700 to "
+        "4000): is the year mistyped?")),
+    (["--since", "1699-12-31T23:59:59Z"], re.escape(
+        "--since: '1699-12-31T23:59:59Z' is outside the years Salesforce keeps dates for "
+        "(1700 to 4000): is the year mistyped?")),
+    (["--all-sessions", "--since", "2026-03-01", "--until", "4001-01-01"], re.escape(
+        "--until: '4001-01-01' is outside the years Salesforce keeps dates for (1700 to "
+        "4000): is the year mistyped?")),
     (["--since", "2999-01-01"], _TOO_LATE.replace("(?P<since>" + _TS + ")",
                                                   re.escape("2999-01-01T00:00:00.000Z"))),
     (["--since", (datetime.now(UTC) - timedelta(minutes=1)).isoformat()],

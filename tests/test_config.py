@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -36,6 +37,7 @@ def test_session_id_goes_in_sf_session_id(tmp_path: Path) -> None:
 
 
 _THRESHOLD = "[salesforce] bulk_threshold must be a whole number of Tasks (0 or more), not "
+_ONE = "[salesforce] call_filter must be one SOQL condition, and in "
 _FILTER = ("[salesforce] call_filter must be a SOQL condition, e.g. \"TaskSubtype = 'Call'\", "
            "not ")
 
@@ -47,6 +49,14 @@ _FILTER = ("[salesforce] call_filter must be a SOQL condition, e.g. \"TaskSubtyp
     ("bulk_threshold = true", _THRESHOLD + "True"),
     ('call_filter = ""', _FILTER + "''"),
     ("call_filter = 3", _FILTER + "3"),
+    # a filter that escapes its brackets would drop the window's conditions
+    ("call_filter = \"Type = 'Call' ) OR (Id != null\"", _ONE + "\"Type = 'Call' ) OR (Id != "
+     "null\" a ')' closes a parenthesis that was not opened"),
+    ("call_filter = \"(Type = 'Call'\"", _ONE + "\"(Type = 'Call'\" a '(' is not closed"),
+    ("call_filter = \"Subject = 'it\\\\'s\"", _ONE + "\"Subject = 'it\\\\'s\" a quote (') is not "
+     "closed"),
+    ("call_filter = \"Type = 'Call' limit  5\"", _ONE + "\"Type = 'Call' limit  5\" LIMIT ends a "
+     "WHERE clause"),
 ])
 def test_salesforce_settings_of_the_wrong_kind_are_named(tmp_path: Path, line: str,
                                                          message: str) -> None:
@@ -55,6 +65,18 @@ def test_salesforce_settings_of_the_wrong_kind_are_named(tmp_path: Path, line: s
     with pytest.raises(ConfigError) as refused:
         load_config(config)
     assert str(refused.value) == f"config file {config}: {message}"
+
+
+@pytest.mark.parametrize("condition", [
+    "Subject LIKE '%(urgent%'",  # brackets and words inside quotes are text
+    "Subject = 'order by phone' AND (Type = 'Call' OR Type = null)",
+    "Subject = 'it\\'s (ok)'",  # an escaped quote stays inside the text
+])
+def test_call_filters_with_brackets_or_keywords_in_text_load(tmp_path: Path,
+                                                             condition: str) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(f"[salesforce]\ncall_filter = {json.dumps(condition)}\n")
+    assert load_config(config).salesforce["call_filter"] == condition
 
 
 def test_good_salesforce_settings_load(tmp_path: Path) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
+from calltui.normalize import format_ts
 from calltui.records import TASK_FIELDS, TaskFields
 
-__all__ = ["DEFAULT_CALL_FILTER", "TaskQuery", "soql_datetime"]
+__all__ = ["DEFAULT_CALL_FILTER", "TaskQuery", "call_filter_problem", "soql_datetime"]
 
 DEFAULT_CALL_FILTER = (
     "TaskSubtype = 'Call' OR Type = 'Call' OR CallType != null OR {bizible_id} != null"
@@ -18,8 +20,44 @@ def soql_datetime(moment: datetime) -> str:
     """A SOQL dateTime literal (unquoted, UTC): ``2026-01-05T13:05:00.000Z``."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime in SOQL")
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    return format_ts(moment)  # the year always in four digits, as SOQL wants
+
+
+# Words that end a WHERE clause: a call filter holding one would cut the sync's window off.
+_CLAUSE_ENDS = re.compile(r"\b(ORDER\s+BY|GROUP\s+BY|LIMIT|OFFSET|HAVING|FOR\s+(?:VIEW|UPDATE|"
+                          r"REFERENCE)|WITH|ALL\s+ROWS)\b", re.IGNORECASE)
+
+
+def call_filter_problem(text: str) -> str | None:
+    """Why ``text`` cannot stand as one condition inside the sync's ``WHERE (...)``: an
+    unbalanced parenthesis or quote would let it escape the brackets and drop the
+    window's ``SystemModstamp`` and ``IsDeleted`` conditions; a clause such as ``LIMIT``
+    would end the WHERE. Quoted text (``'...'`` with ``\\`` escapes) is not looked into."""
+    depth, outside, chars = 0, [], iter(text)
+    for char in chars:
+        if char == "'":
+            for inner in chars:
+                if inner == "\\":
+                    next(chars, None)
+                elif inner == "'":
+                    break
+            else:
+                return "a quote (') is not closed"
+            outside.append(" ")
+            continue
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                return "a ')' closes a parenthesis that was not opened"
+        outside.append(char)
+    if depth > 0:
+        return "a '(' is not closed"
+    clause = _CLAUSE_ENDS.search("".join(outside))
+    if clause is not None:
+        return f"{' '.join(clause.group(0).split()).upper()} ends a WHERE clause"
+    return None
 
 
 @dataclass(frozen=True)
