@@ -82,9 +82,23 @@ _KNOWN = {
 }
 
 
+def _where_it_goes(key: str) -> str:
+    """What to do with ``key`` found outside any section."""
+    if key in _SECRET_KEYS:
+        return (f"{key} is a secret, and secrets do not belong in the config file; set it in "
+                f"the environment or with `calltui secret set` instead, as {_SECRET_KEYS[key]}")
+    homes = [f"[{name}]" for name, keys in _KNOWN.items() if key in keys]
+    if homes:
+        return f"{key} is a setting outside any section: put it under {' or '.join(homes)}"
+    return (f"{key} is a setting outside any section: settings go under a section "
+            f"({', '.join(f'[{n}]' for n in sorted(_KNOWN))})")
+
+
 def _check_known(data: dict[str, Any], path: Path) -> None:
     """A typo in the config must not silently fall back to a default."""
     for section, value in data.items():
+        if section not in _KNOWN and not isinstance(value, dict):
+            raise ConfigError(f"config file {path}: {_where_it_goes(section)}")
         if section not in _KNOWN:
             raise ConfigError(f"config file {path}: unknown section [{section}] "
                               f"(known: {', '.join(sorted(_KNOWN))})")

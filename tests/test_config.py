@@ -25,6 +25,25 @@ def test_each_refused_secret_names_where_it_goes_instead(tmp_path: Path, key: st
     assert named and set(named) <= set(SECRET_NAMES)  # each can be set, or kept in the keyring
 
 
+@pytest.mark.parametrize(("line", "message"), [
+    ("window_minutes = 30", "window_minutes is a setting outside any section: put it under "
+     "[match]"),
+    ('username = "a@b.c"', "username is a setting outside any section: put it under "
+     "[salesforce]"),
+    ('colour = "red"', "colour is a setting outside any section: settings go under a section "
+     "([match], [salesforce], [vendors], [warehouse])"),
+    ('password = "s3cr3t"', "password is a secret, and secrets do not belong in the config "
+     "file; set it in the environment or with `calltui secret set` instead, as SF_PASSWORD"),
+])
+def test_a_setting_outside_any_section_says_where_it_goes(tmp_path: Path, line: str,
+                                                          message: str) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(f"{line}\n[match]\nanchor = \"start\"\n")
+    with pytest.raises(ConfigError) as refused:
+        load_config(config)
+    assert str(refused.value) == f"config file {config}: {message}"  # was 'unknown section'
+
+
 def test_session_id_goes_in_sf_session_id(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text('[salesforce]\nsession_id = "00D!x"\npassword = "pw"\n')

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import keyring
+import keyring.backends.fail
 import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
@@ -67,6 +68,32 @@ def test_delete(memory: MemoryKeyring) -> None:
     store_secret("SF_PASSWORD", "x")
     assert delete_secret("SF_PASSWORD") is True
     assert delete_secret("SF_PASSWORD") is False
+
+
+@pytest.fixture
+def no_keyring() -> Iterator[None]:
+    """keyring's own backend for a machine without one (it raises NoKeyringError)."""
+    previous = keyring.get_keyring()
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    yield
+    keyring.set_keyring(previous)
+
+
+@pytest.mark.parametrize("args", [["set", "SF_PASSWORD"], ["delete", "SF_PASSWORD"]])
+def test_no_keyring_is_said_by_set_and_delete_alike(no_keyring: None, args: list[str]) -> None:
+    result = CliRunner().invoke(cli, ["secret", *args], input="s3cret\n")
+    assert result.exit_code == 1  # delete said 'SF_PASSWORD was not in the keyring.'
+    assert result.stderr == ("error: no OS keyring is available on this machine (no Keychain, "
+                             "Credential Locker or Secret Service); use the SF_* environment "
+                             "variables instead\n")
+
+
+def test_cli_secret_delete_says_what_it_did(memory: MemoryKeyring) -> None:
+    store_secret("SF_PASSWORD", "x")
+    assert CliRunner().invoke(cli, ["secret", "delete", "SF_PASSWORD"]).output == (
+        "SF_PASSWORD removed.\n")
+    assert CliRunner().invoke(cli, ["secret", "delete", "SF_PASSWORD"]).output == (
+        "SF_PASSWORD was not in the keyring.\n")
 
 
 def test_cli_secret_set_prompts_without_echo(memory: MemoryKeyring, tmp_path: Path,

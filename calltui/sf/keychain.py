@@ -51,16 +51,11 @@ def with_keyring(env: Mapping[str, str]) -> dict[str, str]:
 
 def store_secret(name: str, value: str) -> None:
     _check(name)
+    keyring = _keyring()
     try:
-        _keyring().set_password(SERVICE, name, value)
-    except KeyringUnavailable:
-        raise
+        keyring.set_password(SERVICE, name, value)
     except Exception as exc:  # noqa: BLE001 - backends raise their own classes
-        if type(exc).__name__ == "NoKeyringError":
-            raise KeyringUnavailable("no OS keyring is available on this machine (no Keychain, "
-                                     "Credential Locker or Secret Service); use the SF_* "
-                                     "environment variables instead") from None
-        raise KeyringUnavailable(f"the OS keyring refused: {type(exc).__name__}") from None
+        raise _unavailable(exc) from None
 
 
 def delete_secret(name: str) -> bool:
@@ -69,9 +64,20 @@ def delete_secret(name: str) -> bool:
     keyring = _keyring()
     try:
         keyring.delete_password(SERVICE, name)
-    except Exception:  # noqa: BLE001 - PasswordDeleteError and backend errors alike
+    except keyring.errors.PasswordDeleteError:
         return False
+    except Exception as exc:  # noqa: BLE001 - backends raise their own classes
+        raise _unavailable(exc) from None
     return True
+
+
+def _unavailable(exc: Exception) -> KeyringUnavailable:
+    """A backend's failure, said without its message (it may hold the value)."""
+    if type(exc).__name__ == "NoKeyringError":
+        return KeyringUnavailable("no OS keyring is available on this machine (no Keychain, "
+                                  "Credential Locker or Secret Service); use the SF_* "
+                                  "environment variables instead")
+    return KeyringUnavailable(f"the OS keyring refused: {type(exc).__name__}")
 
 
 def _check(name: str) -> None:
