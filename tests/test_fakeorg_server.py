@@ -447,6 +447,40 @@ def test_a_running_clock_moves_on_from_the_set_moment(org: FakeOrg) -> None:
 # ====================================================================== Bulk API 2.0
 
 
+@pytest.mark.parametrize(("accept", "compress", "gzipped"), [
+    ("gzip, deflate", True, True),  # what requests sends, so simple-salesforce
+    ("deflate;q=1.0, GZIP;q=0.5", True, True),
+    ("identity", True, False),
+    ("gzip, deflate", False, False),  # FakeOrg(compress=False)
+])
+def test_query_pages_are_gzipped_when_asked(accept: str, compress: bool, gzipped: bool) -> None:
+    with FakeOrg(compress=compress) as org:
+        org.add_tasks(make_tasks(30))
+        session_id = org.issue_session_id()
+        response = raw(org, "GET", "/services/data/v59.0/query/", session_id,
+                       params={"q": "SELECT Id, Subject FROM Task"},
+                       headers={"Accept-Encoding": accept}, stream=True)
+        assert response.headers.get("Content-Encoding") == ("gzip" if gzipped else None)
+        sent = response.raw.read(decode_content=False)  # the bytes on the wire
+        assert sent[:2] == b"\x1f\x8b" if gzipped else sent.startswith(b"{")
+        assert int(response.headers["Content-Length"]) == len(sent)
+        tiny = raw(org, "GET", "/services/data/v59.0/query/", session_id,
+                   params={"q": "SELECT COUNT() FROM Task"}, headers={"Accept-Encoding": accept})
+        assert "Content-Encoding" not in tiny.headers  # under 1 KB: sent as it is
+        assert tiny.json()["totalSize"] == 30
+
+
+def test_the_client_reads_gzipped_rest_and_bulk_pages(org: FakeOrg) -> None:
+    org.add_tasks(make_tasks(2500))
+    sf = login(org)
+    rest = sf.query_all("SELECT Id, Subject FROM Task")
+    assert len(rest["records"]) == 2500
+    bulk = list(sf.bulk2.Task.query("SELECT Id, Subject FROM Task", max_records=1000))
+    assert sum(len(page.splitlines()) - 1 for page in bulk) == 2500
+    # each of those answers went gzipped: requests asks for it on every call
+    assert "gzip" in requests.utils.default_headers()["Accept-Encoding"]
+
+
 def test_bulk2_query_pages(org: FakeOrg) -> None:
     org.add_tasks(make_tasks(7))
     sf = login(org)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import gzip
 import secrets
 import sys
 import threading
@@ -96,6 +97,7 @@ class FakeOrg:
         page_size: int = 2000,
         api_limit: int = 100_000,
         clock: Callable[[], datetime] | None = None,
+        compress: bool = True,
     ) -> None:
         self.username = username
         self.password = password
@@ -107,6 +109,7 @@ class FakeOrg:
         self.page_size = page_size
         self.api_limit = api_limit
         self.clock = clock
+        self.compress = compress
         self.faults = Faults()
         self.api_calls = 0
         self.logins = 0
@@ -373,6 +376,16 @@ class _Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
+# Salesforce compresses a response when the request says Accept-Encoding: gzip (requests,
+# so simple-salesforce, always does); tiny answers are sent as they are.
+_GZIP_FROM = 1024
+
+
+def _accepts_gzip(headers: Mapping[str, str]) -> bool:
+    codings = headers.get("accept-encoding", "")
+    return any(c.split(";")[0].strip().lower() == "gzip" for c in codings.split(","))
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
@@ -388,14 +401,18 @@ class _Handler(BaseHTTPRequestHandler):
             response = self.server.org.handle(self.command, self.path, headers, body)
         except Exception as exc:  # a bug in the fake: answer like Salesforce would
             response = error_response(500, "UNKNOWN_EXCEPTION", f"fake org error: {exc!r}")
+        payload = response.body
+        if self.server.org.compress and _accepts_gzip(headers) and len(payload) > _GZIP_FROM:
+            payload = gzip.compress(payload, 6)
+            response.headers["Content-Encoding"] = "gzip"
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
+        self.send_header("Content-Length", str(len(payload)))
         for name, value in response.headers.items():
             self.send_header(name, value)
         self.end_headers()
         if self.command != "HEAD":
-            self.wfile.write(response.body)
+            self.wfile.write(payload)
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = _serve
 
