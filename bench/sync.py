@@ -7,8 +7,9 @@ Run from the repo root::
 
 The fake org runs in a separate process (``multiprocessing``, spawn) and builds
 its Tasks there from a seed, so the time it spends evaluating SOQL and writing
-JSON/CSV is not charged to the client. The client side of each sync (HTTP
-receive, JSON/CSV parse, normalise, SQLite upsert into a fresh database) is
+JSON/CSV is not charged to the client. The org gzips its answers, as Salesforce does
+for a client that asks (requests always asks). The client side of each sync (HTTP
+receive, gunzip, JSON/CSV parse, normalise, SQLite upsert into a fresh database) is
 measured with ``time.process_time()`` (CPU of this process) and with wall time.
 
 The headline figure is **client CPU records/s** = records / process CPU seconds;
