@@ -132,10 +132,11 @@ def tui(ctx: Context, screen: str) -> None:
     """
     from calltui.tui.app import run_app
 
+    db = ctx.existing_db  # a mistyped --db is refused, not created empty
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         fail("the app needs a terminal; without one use `calltui report calls` or "
              "`calltui --help`")
-    ctx.db.close()  # create and migrate (or refuse) before the app opens it per thread
+    db.close()  # migrate (or refuse) before the app opens it per thread
     run_app(ctx.db_path, ctx.config, screen)
 
 
