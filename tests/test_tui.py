@@ -30,6 +30,7 @@ from calltui.tui.screens import (
 )
 from calltui.tui.screens import detail as detail_module
 from calltui.tui.screens.help import HELP_TEXT, HelpScreen
+from calltui.tui.screens.lists import FilterInput, ListScreen
 from calltui.tui.widgets import BusyBar, PagedTable
 from tests.conftest import SAMPLE_SESSIONS
 
@@ -540,6 +541,65 @@ async def test_filter_sort_and_search_in_sql(many_db: Path) -> None:
         assert keys == sorted(keys, reverse=True)
 
 
+@pytest.mark.parametrize("screen", ["missing", "unmatched-calls", "unmatched-sessions",
+                                    "touchpoints"])
+async def test_a_filter_line_never_disagrees_with_its_list_unseen(
+    sample_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, screen: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = CalltuiApp(sample_db, Config(), screen=screen)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(app, pilot)
+        list_screen = app.screen
+        assert isinstance(list_screen, ListScreen)
+        line = list_screen.query_one(FilterInput)
+        note = list_screen.query_one("#filter-note", Static)
+        table = list_screen.query_one(PagedTable)
+        assert list_screen.apply_filter("from:2026-03-01")
+        await _settle(app, pilot)
+        shown = _rows(table)
+        assert shown
+        # Enter on a bad line: the text stays for editing, red, the reason under it
+        await pilot.press("slash", "end", *" to:2026-13-01", "enter")
+        await _settle(app, pilot)
+        assert line.value == "from:2026-03-01 to:2026-13-01" and line.has_focus
+        assert line.has_class("-invalid") and note.has_class("-error")
+        assert _text(note) == ("Not applied: to: '2026-13-01' is not a day like 2026-01-31. "
+                               "The list shows its filter 'from:2026-03-01'; fix and press "
+                               "Enter, or Esc to put it back.")
+        assert note.region.height >= 2 and note.region.y == line.region.y + 1  # under it
+        assert _rows(table) == shown and "filter: from:2026-03-01" in str(table.border_title)
+        # the list's keys while the line is not applied: export refuses, saying why
+        table.focus()
+        await pilot.press("e")
+        await _settle(app, pilot)
+        assert _last_message(app).startswith("Nothing exported: the filter line is not "
+                                              "applied; the list shows its filter "
+                                              "'from:2026-03-01'.")
+        assert not list(tmp_path.glob("calltui-*.csv"))
+        # Esc puts back the filter in force
+        line.focus()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert line.value == "from:2026-03-01" and table.has_focus
+        assert not line.has_class("-invalid") and not note.has_class("-shown")
+        # a line left without Enter says it is not applied
+        await pilot.press("slash", "end", "space", "x")
+        table.focus()
+        await pilot.pause()
+        assert note.has_class("-shown") and not note.has_class("-error")
+        assert _text(note).startswith("Not applied (no Enter yet). The list shows its "
+                                      "filter 'from:2026-03-01';")
+        line.focus()
+        await pilot.press("escape")
+        await pilot.press("e")  # applied again: the export names the filter it used
+        await _settle(app, pilot)
+        [path] = tmp_path.glob("calltui-*.csv")
+        assert len(path.read_text().splitlines()) == len(shown) + 1
+        assert _last_message(app) == (f"Exported {len(shown)} rows (filter: from:2026-03-01) "
+                                      f"to {path}")
+
+
 async def test_sort_puts_empty_values_last_both_ways(sample_db: Path) -> None:
     app = CalltuiApp(sample_db, Config())
     async with app.run_test(size=SIZE) as pilot:
@@ -585,7 +645,7 @@ async def test_export_writes_the_current_view(
         assert len(files) == 1
         lines = files[0].read_text().splitlines()
         assert lines[0].startswith("Task Id,Call (UTC)") and len(lines) == 51
-        assert "Exported 50 rows" in _last_message(app)
+        assert "Exported 50 rows (filter: from:2026-03-05) to" in _last_message(app)
 
 
 async def test_import_files_from_the_app_runs_to_completion(db_path: Path) -> None:

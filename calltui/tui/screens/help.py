@@ -26,7 +26,8 @@ Actions    y sync from Salesforce (SF_* variables or the keyring, as
              backed up)
 Lists      ↑ ↓ PgUp PgDn Home End move; rows load as you go
            Enter   detail of the call (on sessions: the nearest call)
-           /       filter line; Enter applies, Esc goes back to the list
+           /       filter line; Enter applies it (a wrong one stays red,
+                   the reason under it), Esc puts back the one in force
            s       sort by the next column (empty values last),
                    S reverses
            e       export the current view (filter and sort) to CSV
