@@ -122,7 +122,7 @@ def cli(ctx: click.Context, db_path: Path | None, config_path: Path | None) -> N
 @cli.command()
 @click.option("--screen", default="overview", show_default=True,
               type=click.Choice(["overview", "missing", "unmatched-calls", "unmatched-sessions",
-                                 "touchpoints", "log", "channels"]),
+                                 "touchpoints", "log", "channels", "calls"]),
               help="Open this screen first.")
 @pass_ctx
 def tui(ctx: Context, screen: str) -> None:

@@ -16,7 +16,8 @@ from calltui import store
 from calltui.config import Config
 from calltui.importer import import_file
 from calltui.match import run_match
-from calltui.models import MatchOptions
+from calltui.models import Flag, MatchOptions, Status
+from calltui.sfid import to_18
 from calltui.sync import SyncResult
 from calltui.tui import app as app_module
 from calltui.tui.app import SCREENS, TOAST_CHARS, CalltuiApp, toast_text
@@ -31,6 +32,7 @@ from calltui.tui.screens import (
 from calltui.tui.screens import detail as detail_module
 from calltui.tui.screens.help import HELP_TEXT, HelpScreen
 from calltui.tui.screens.lists import FilterInput, ListScreen
+from calltui.tui.screens.overview import STATUS_MODE, row_target
 from calltui.tui.widgets import BusyBar, PagedTable
 from tests.conftest import SAMPLE_SESSIONS
 
@@ -307,26 +309,54 @@ async def test_reload_keeps_the_cursor_on_the_same_task(many_db: Path) -> None:
         assert len(set(_rows(table))) == table.loaded
 
 
-@pytest.mark.parametrize(("status", "mode", "tasks"), [
-    ("outside_window", "unmatched-calls", ["00T5g00000AbCdEAAV", "00T5g00000AbCdHAAV"]),
-    ("missing_bizible_id", "missing", ["00T5g00000AbCdGAAV"]),
+@pytest.fixture
+def deleted_db(tmp_path: Path) -> Path:
+    """The four sample calls and a fifth, deleted in Salesforce: every status but two has
+    calls (call_before_session and unknown_bizible_id have none)."""
+    page = json.loads((DATA / "sf_tasks_page.json").read_text())
+    gone = {**page["records"][0], "Id": to_18("00T5g00000AbCdJ"), "IsDeleted": True}
+    page["records"].append(gone)
+    path = tmp_path / "tasks.json"
+    path.write_text(json.dumps(page))
+    return _build(tmp_path / "deleted.db", [path, DATA / "biz_sessions.csv"])
+
+
+@pytest.mark.parametrize(("table_id", "name", "mode"), [
+    *(("by-status", status.value, mode) for status, mode in STATUS_MODE.items()),
+    *(("by-flag", flag.value, "calls") for flag in Flag),
 ])
-async def test_enter_on_a_status_opens_its_calls(sample_db: Path, status: str, mode: str,
-                                                 tasks: list[str]) -> None:
-    app = CalltuiApp(sample_db, Config())
+async def test_enter_on_every_status_and_flag_opens_its_calls(
+    deleted_db: Path, table_id: str, name: str, mode: str
+) -> None:
+    key = "status" if table_id == "by-status" else "flag"
+    where = ("SELECT task_id FROM call_outcomes WHERE status = ?" if key == "status"
+             else "SELECT task_id FROM call_flags WHERE flag = ?")
+    want = sorted(r["task_id"] for r in store.open_db(deleted_db).query(where, [name]))
+    app = CalltuiApp(deleted_db, Config())
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("3")  # a filter left on Unmatched calls is replaced
-        await pilot.pause()
-        assert app.screen.apply_filter("status:call_before_session")  # type: ignore[attr-defined]
+        await _settle(app, pilot)
+        rows = app.screen.query_one(f"#{table_id}", DataTable)
+        assert _cell(rows, name) == str(len(want))  # the count the list will show
+        for leftover in ("missing", "unmatched-calls", "calls"):  # replaced, not narrowed
+            await app.switch_mode(leftover)
+            assert app.screen.apply_filter("status:call_before_session")  # type: ignore[attr-defined]
         await pilot.press("1")
         await pilot.pause()
-        by_status = app.screen.query_one("#by-status", DataTable)
-        by_status.focus()
-        by_status.move_cursor(row=by_status.get_row_index(status))
+        rows.focus()
+        rows.move_cursor(row=rows.get_row_index(name))
         await pilot.press("enter")
         await _settle(app, pilot)
         assert app.current_mode == mode
-        assert sorted(_rows(app.screen.query_one(PagedTable))) == tasks
+        screen = app.screen
+        assert isinstance(screen, ListScreen) and screen.filter_text == f"{key}:{name}"
+        table = screen.query_one(PagedTable)
+        assert sorted(_rows(table)) == want and table.total == len(want)
+
+
+def test_every_status_opens_a_screen_that_lists_it() -> None:
+    assert set(STATUS_MODE) == set(Status)
+    assert row_target("by-channel", "Paid Search") is None
+    assert row_target("by-flag", "no_person") == ("calls", "flag:no_person")
 
 
 # --- workers --------------------------------------------------------------------------------
@@ -474,8 +504,7 @@ async def test_log_and_overview_show_the_sync_log(db_path: Path) -> None:
 # --- the admin app: every screen, working a list, actions, keyboard ----------------------
 
 
-@pytest.mark.parametrize("screen", ["overview", "missing", "unmatched-calls",
-                                    "unmatched-sessions", "touchpoints", "log", "channels"])
+@pytest.mark.parametrize("screen", app_module.SCREEN_NAMES)
 async def test_every_screen_opens_directly_at_80x24(sample_db: Path, screen: str) -> None:
     app = CalltuiApp(sample_db, Config(), screen=screen)
     async with app.run_test(size=(80, 24)) as pilot:

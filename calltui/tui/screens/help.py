@@ -16,7 +16,8 @@ __all__ = ["HELP_TEXT", "HelpScreen"]
 HELP_TEXT = """\
 Screens    1 Overview   2 Missing BizibleId   3 Unmatched calls
            4 Unmatched sessions   5 Touchpoints   6 Sync & import log
-           7 Channels
+           7 Channels   8 All calls
+           (Enter on an Overview status or flag opens its calls)
 Actions    y sync from Salesforce (SF_* variables or the keyring, as
              `calltui sync`)
            i import files (a path prompt; several paths, spaces between)
