@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from rich.text import Text
+from textual.geometry import Region
 from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 from textual.worker import WorkerCancelled
 
@@ -17,6 +18,7 @@ from calltui.config import Config
 from calltui.importer import import_file
 from calltui.match import run_match
 from calltui.models import Flag, MatchOptions, Status
+from calltui.sf.auth import AuthError, credentials_from_env
 from calltui.sfid import to_18
 from calltui.sync import SyncResult
 from calltui.tui import app as app_module
@@ -32,6 +34,7 @@ from calltui.tui.screens import (
 from calltui.tui.screens import detail as detail_module
 from calltui.tui.screens.help import HELP_TEXT, HelpScreen
 from calltui.tui.screens.lists import FilterInput, ListScreen
+from calltui.tui.screens.log import run_detail
 from calltui.tui.screens.overview import STATUS_MODE, row_target
 from calltui.tui.widgets import BusyBar, PagedTable
 from tests.conftest import SAMPLE_SESSIONS
@@ -230,6 +233,54 @@ async def test_log_shows_rejected_rows_with_file_line_and_reason(many_db: Path) 
         assert "not a Salesforce Id" in rows[0][4]
         imports = app.screen.query_one("#imports", DataTable)
         assert [str(c) for c in imports.get_row_at(0)][5:8] == ["452", "450", "2"]
+
+
+def _on_screen(widget: Any) -> str:
+    """The text a widget shows, its lines joined and spaces collapsed."""
+    lines = widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))
+    return " ".join(" ".join(strip.text.split()) for strip in lines).strip()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)])
+@pytest.mark.parametrize("table_id", ["syncs", "imports", "rejects"])
+async def test_the_log_shows_the_whole_error_of_the_highlighted_row(
+    many_db: Path, size: tuple[int, int], table_id: str
+) -> None:
+    try:
+        credentials_from_env({}, Config().salesforce)
+    except AuthError as exc:
+        no_login = str(exc)
+    db = store.open_db(many_db)
+    store.log_failed_sync(db, "login", no_login)
+    refused = store.start_import(db, "/exports/a/very/long/folder/name/BIZ_SESSIONS.csv", None)
+    store.finish_import(db, refused, status="refused",
+                        error="BIZ_SESSIONS.csv: missing required column EVENT_DATE (the "
+                              "header has ID, COOKIE_ID, CHANNEL, LANDING_PAGE, REFERRER_PAGE)")
+    db.close()
+    app = CalltuiApp(many_db, Config(), screen="log")
+    async with app.run_test(size=size) as pilot:
+        await _settle(app, pilot)
+        table = app.screen.query_one(f"#{table_id}", DataTable)
+        table.focus()
+        table.move_cursor(row=0)
+        await pilot.pause()
+        if table_id == "rejects":
+            file, line, _, column, reason = table.values_at(0)  # type: ignore[attr-defined]
+            assert len(reason) > PagedTable.MAX_WIDTH  # the column cuts it
+            whole = f"Rejected tasks row, {file} line {line}, column {column}: {reason}"
+        else:
+            what = "Sync" if table_id == "syncs" else "Import"
+            [row] = (store.recent_syncs if what == "Sync" else store.recent_imports)(
+                app.state.db, 1)
+            assert len(row["error"]) > 100
+            whole = run_detail(what, row)
+            assert whole.endswith(f"failed: {no_login}" if what == "Sync"
+                                  else f"refused: {row['error']}")
+        detail = app.screen.query_one("#log-detail", Static)
+        assert _on_screen(detail) == " ".join(whole.split())
+        footer = app.screen.query_one("Footer")
+        assert detail.region.x >= 0 and detail.region.right <= size[0]
+        assert detail.region.bottom <= footer.region.y  # above the footer, all of it
 
 
 async def test_enter_on_a_status_opens_its_list(sample_db: Path) -> None:
