@@ -122,7 +122,7 @@ def cli(ctx: click.Context, db_path: Path | None, config_path: Path | None) -> N
 @cli.command()
 @click.option("--screen", default="overview", show_default=True,
               type=click.Choice(["overview", "missing", "unmatched-calls", "unmatched-sessions",
-                                 "touchpoints", "log", "channels"]),
+                                 "touchpoints", "log", "channels", "calls"]),
               help="Open this screen first.")
 @pass_ctx
 def tui(ctx: Context, screen: str) -> None:
@@ -132,10 +132,11 @@ def tui(ctx: Context, screen: str) -> None:
     """
     from calltui.tui.app import run_app
 
+    db = ctx.existing_db  # a mistyped --db is refused, not created empty
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         fail("the app needs a terminal; without one use `calltui report calls` or "
              "`calltui --help`")
-    ctx.db.close()  # create and migrate (or refuse) before the app opens it per thread
+    db.close()  # migrate (or refuse) before the app opens it per thread
     run_app(ctx.db_path, ctx.config, screen)
 
 

@@ -231,9 +231,22 @@ def test_every_command_has_help() -> None:
 
 
 def test_app_without_a_terminal_says_so(tmp_path: Path) -> None:
+    store.open_db(tmp_path / "c.db").close()
     result = CliRunner().invoke(cli, ["--db", str(tmp_path / "c.db")])
     assert result.exit_code == 1
     assert result.stderr.startswith("error: the app needs a terminal")
+
+
+@pytest.mark.parametrize("args", [[], ["tui"], ["tui", "--screen", "log"]])
+def test_app_on_a_missing_database_refuses_and_creates_nothing(
+    tmp_path: Path, args: list[str]
+) -> None:
+    typo = tmp_path / "typo" / "typo.db"
+    result = CliRunner().invoke(cli, ["--db", str(typo), *args])
+    assert result.exit_code == 1
+    assert result.stderr == (f"error: no database at {typo}: run `calltui demo`, "
+                             "`calltui import FILE...` or `calltui sync` first, or pass --db\n")
+    assert not typo.parent.exists()
 
 
 def test_import_reruns_the_match(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from rich.text import Text
+from textual.geometry import Region
 from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 from textual.worker import WorkerCancelled
 
@@ -16,7 +17,9 @@ from calltui import store
 from calltui.config import Config
 from calltui.importer import import_file
 from calltui.match import run_match
-from calltui.models import MatchOptions
+from calltui.models import Flag, MatchOptions, Status
+from calltui.sf.auth import AuthError, credentials_from_env
+from calltui.sfid import to_18
 from calltui.sync import SyncResult
 from calltui.tui import app as app_module
 from calltui.tui.app import SCREENS, TOAST_CHARS, CalltuiApp, toast_text
@@ -30,6 +33,9 @@ from calltui.tui.screens import (
 )
 from calltui.tui.screens import detail as detail_module
 from calltui.tui.screens.help import HELP_TEXT, HelpScreen
+from calltui.tui.screens.lists import FilterInput, ListScreen
+from calltui.tui.screens.log import run_detail
+from calltui.tui.screens.overview import STATUS_MODE, row_target
 from calltui.tui.widgets import BusyBar, PagedTable
 from tests.conftest import SAMPLE_SESSIONS
 
@@ -229,6 +235,54 @@ async def test_log_shows_rejected_rows_with_file_line_and_reason(many_db: Path) 
         assert [str(c) for c in imports.get_row_at(0)][5:8] == ["452", "450", "2"]
 
 
+def _on_screen(widget: Any) -> str:
+    """The text a widget shows, its lines joined and spaces collapsed."""
+    lines = widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))
+    return " ".join(" ".join(strip.text.split()) for strip in lines).strip()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)])
+@pytest.mark.parametrize("table_id", ["syncs", "imports", "rejects"])
+async def test_the_log_shows_the_whole_error_of_the_highlighted_row(
+    many_db: Path, size: tuple[int, int], table_id: str
+) -> None:
+    try:
+        credentials_from_env({}, Config().salesforce)
+    except AuthError as exc:
+        no_login = str(exc)
+    db = store.open_db(many_db)
+    store.log_failed_sync(db, "login", no_login)
+    refused = store.start_import(db, "/exports/a/very/long/folder/name/BIZ_SESSIONS.csv", None)
+    store.finish_import(db, refused, status="refused",
+                        error="BIZ_SESSIONS.csv: missing required column EVENT_DATE (the "
+                              "header has ID, COOKIE_ID, CHANNEL, LANDING_PAGE, REFERRER_PAGE)")
+    db.close()
+    app = CalltuiApp(many_db, Config(), screen="log")
+    async with app.run_test(size=size) as pilot:
+        await _settle(app, pilot)
+        table = app.screen.query_one(f"#{table_id}", DataTable)
+        table.focus()
+        table.move_cursor(row=0)
+        await pilot.pause()
+        if table_id == "rejects":
+            file, line, _, column, reason = table.values_at(0)  # type: ignore[attr-defined]
+            assert len(reason) > PagedTable.MAX_WIDTH  # the column cuts it
+            whole = f"Rejected tasks row, {file} line {line}, column {column}: {reason}"
+        else:
+            what = "Sync" if table_id == "syncs" else "Import"
+            [row] = (store.recent_syncs if what == "Sync" else store.recent_imports)(
+                app.state.db, 1)
+            assert len(row["error"]) > 100
+            whole = run_detail(what, row)
+            assert whole.endswith(f"failed: {no_login}" if what == "Sync"
+                                  else f"refused: {row['error']}")
+        detail = app.screen.query_one("#log-detail", Static)
+        assert _on_screen(detail) == " ".join(whole.split())
+        footer = app.screen.query_one("Footer")
+        assert detail.region.x >= 0 and detail.region.right <= size[0]
+        assert detail.region.bottom <= footer.region.y  # above the footer, all of it
+
+
 async def test_enter_on_a_status_opens_its_list(sample_db: Path) -> None:
     app = CalltuiApp(sample_db, Config())
     async with app.run_test(size=SIZE) as pilot:
@@ -306,26 +360,54 @@ async def test_reload_keeps_the_cursor_on_the_same_task(many_db: Path) -> None:
         assert len(set(_rows(table))) == table.loaded
 
 
-@pytest.mark.parametrize(("status", "mode", "tasks"), [
-    ("outside_window", "unmatched-calls", ["00T5g00000AbCdEAAV", "00T5g00000AbCdHAAV"]),
-    ("missing_bizible_id", "missing", ["00T5g00000AbCdGAAV"]),
+@pytest.fixture
+def deleted_db(tmp_path: Path) -> Path:
+    """The four sample calls and a fifth, deleted in Salesforce: every status but two has
+    calls (call_before_session and unknown_bizible_id have none)."""
+    page = json.loads((DATA / "sf_tasks_page.json").read_text())
+    gone = {**page["records"][0], "Id": to_18("00T5g00000AbCdJ"), "IsDeleted": True}
+    page["records"].append(gone)
+    path = tmp_path / "tasks.json"
+    path.write_text(json.dumps(page))
+    return _build(tmp_path / "deleted.db", [path, DATA / "biz_sessions.csv"])
+
+
+@pytest.mark.parametrize(("table_id", "name", "mode"), [
+    *(("by-status", status.value, mode) for status, mode in STATUS_MODE.items()),
+    *(("by-flag", flag.value, "calls") for flag in Flag),
 ])
-async def test_enter_on_a_status_opens_its_calls(sample_db: Path, status: str, mode: str,
-                                                 tasks: list[str]) -> None:
-    app = CalltuiApp(sample_db, Config())
+async def test_enter_on_every_status_and_flag_opens_its_calls(
+    deleted_db: Path, table_id: str, name: str, mode: str
+) -> None:
+    key = "status" if table_id == "by-status" else "flag"
+    where = ("SELECT task_id FROM call_outcomes WHERE status = ?" if key == "status"
+             else "SELECT task_id FROM call_flags WHERE flag = ?")
+    want = sorted(r["task_id"] for r in store.open_db(deleted_db).query(where, [name]))
+    app = CalltuiApp(deleted_db, Config())
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("3")  # a filter left on Unmatched calls is replaced
-        await pilot.pause()
-        assert app.screen.apply_filter("status:call_before_session")  # type: ignore[attr-defined]
+        await _settle(app, pilot)
+        rows = app.screen.query_one(f"#{table_id}", DataTable)
+        assert _cell(rows, name) == str(len(want))  # the count the list will show
+        for leftover in ("missing", "unmatched-calls", "calls"):  # replaced, not narrowed
+            await app.switch_mode(leftover)
+            assert app.screen.apply_filter("status:call_before_session")  # type: ignore[attr-defined]
         await pilot.press("1")
         await pilot.pause()
-        by_status = app.screen.query_one("#by-status", DataTable)
-        by_status.focus()
-        by_status.move_cursor(row=by_status.get_row_index(status))
+        rows.focus()
+        rows.move_cursor(row=rows.get_row_index(name))
         await pilot.press("enter")
         await _settle(app, pilot)
         assert app.current_mode == mode
-        assert sorted(_rows(app.screen.query_one(PagedTable))) == tasks
+        screen = app.screen
+        assert isinstance(screen, ListScreen) and screen.filter_text == f"{key}:{name}"
+        table = screen.query_one(PagedTable)
+        assert sorted(_rows(table)) == want and table.total == len(want)
+
+
+def test_every_status_opens_a_screen_that_lists_it() -> None:
+    assert set(STATUS_MODE) == set(Status)
+    assert row_target("by-channel", "Paid Search") is None
+    assert row_target("by-flag", "no_person") == ("calls", "flag:no_person")
 
 
 # --- workers --------------------------------------------------------------------------------
@@ -473,8 +555,7 @@ async def test_log_and_overview_show_the_sync_log(db_path: Path) -> None:
 # --- the admin app: every screen, working a list, actions, keyboard ----------------------
 
 
-@pytest.mark.parametrize("screen", ["overview", "missing", "unmatched-calls",
-                                    "unmatched-sessions", "touchpoints", "log", "channels"])
+@pytest.mark.parametrize("screen", app_module.SCREEN_NAMES)
 async def test_every_screen_opens_directly_at_80x24(sample_db: Path, screen: str) -> None:
     app = CalltuiApp(sample_db, Config(), screen=screen)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -540,6 +621,65 @@ async def test_filter_sort_and_search_in_sql(many_db: Path) -> None:
         assert keys == sorted(keys, reverse=True)
 
 
+@pytest.mark.parametrize("screen", ["missing", "unmatched-calls", "unmatched-sessions",
+                                    "touchpoints"])
+async def test_a_filter_line_never_disagrees_with_its_list_unseen(
+    sample_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, screen: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = CalltuiApp(sample_db, Config(), screen=screen)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(app, pilot)
+        list_screen = app.screen
+        assert isinstance(list_screen, ListScreen)
+        line = list_screen.query_one(FilterInput)
+        note = list_screen.query_one("#filter-note", Static)
+        table = list_screen.query_one(PagedTable)
+        assert list_screen.apply_filter("from:2026-03-01")
+        await _settle(app, pilot)
+        shown = _rows(table)
+        assert shown
+        # Enter on a bad line: the text stays for editing, red, the reason under it
+        await pilot.press("slash", "end", *" to:2026-13-01", "enter")
+        await _settle(app, pilot)
+        assert line.value == "from:2026-03-01 to:2026-13-01" and line.has_focus
+        assert line.has_class("-invalid") and note.has_class("-error")
+        assert _text(note) == ("Not applied: to: '2026-13-01' is not a day like 2026-01-31. "
+                               "The list shows its filter 'from:2026-03-01'; fix and press "
+                               "Enter, or Esc to put it back.")
+        assert note.region.height >= 2 and note.region.y == line.region.y + 1  # under it
+        assert _rows(table) == shown and "filter: from:2026-03-01" in str(table.border_title)
+        # the list's keys while the line is not applied: export refuses, saying why
+        table.focus()
+        await pilot.press("e")
+        await _settle(app, pilot)
+        assert _last_message(app).startswith("Nothing exported: the filter line is not "
+                                              "applied; the list shows its filter "
+                                              "'from:2026-03-01'.")
+        assert not list(tmp_path.glob("calltui-*.csv"))
+        # Esc puts back the filter in force
+        line.focus()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert line.value == "from:2026-03-01" and table.has_focus
+        assert not line.has_class("-invalid") and not note.has_class("-shown")
+        # a line left without Enter says it is not applied
+        await pilot.press("slash", "end", "space", "x")
+        table.focus()
+        await pilot.pause()
+        assert note.has_class("-shown") and not note.has_class("-error")
+        assert _text(note).startswith("Not applied (no Enter yet). The list shows its "
+                                      "filter 'from:2026-03-01';")
+        line.focus()
+        await pilot.press("escape")
+        await pilot.press("e")  # applied again: the export names the filter it used
+        await _settle(app, pilot)
+        [path] = tmp_path.glob("calltui-*.csv")
+        assert len(path.read_text().splitlines()) == len(shown) + 1
+        assert _last_message(app) == (f"Exported {len(shown)} rows (filter: from:2026-03-01) "
+                                      f"to {path}")
+
+
 async def test_sort_puts_empty_values_last_both_ways(sample_db: Path) -> None:
     app = CalltuiApp(sample_db, Config())
     async with app.run_test(size=SIZE) as pilot:
@@ -585,7 +725,7 @@ async def test_export_writes_the_current_view(
         assert len(files) == 1
         lines = files[0].read_text().splitlines()
         assert lines[0].startswith("Task Id,Call (UTC)") and len(lines) == 51
-        assert "Exported 50 rows" in _last_message(app)
+        assert "Exported 50 rows (filter: from:2026-03-05) to" in _last_message(app)
 
 
 async def test_import_files_from_the_app_runs_to_completion(db_path: Path) -> None:

@@ -38,6 +38,7 @@ from calltui.tui.screens import (
     OverviewScreen,
     TouchpointsScreen,
     UnmatchedSessionsScreen,
+    all_calls_screen,
     missing_screen,
     unmatched_screen,
 )
@@ -58,6 +59,7 @@ SCREENS: tuple[tuple[str, str, str], ...] = (
     ("5", "touchpoints", "Touchpoints"),
     ("6", "log", "Sync & import log"),
     ("7", "channels", "Channels"),
+    ("8", "calls", "All calls"),
 )
 """Key, mode name (also ``calltui tui --screen``) and title of each main screen."""
 
@@ -164,6 +166,7 @@ class CalltuiApp(App[None]):
             "overview": OverviewScreen, "missing": missing_screen,
             "unmatched-calls": unmatched_screen, "unmatched-sessions": UnmatchedSessionsScreen,
             "touchpoints": TouchpointsScreen, "log": LogScreen, "channels": ChannelsScreen,
+            "calls": all_calls_screen,
         }
         for mode, factory in factories.items():
             self.add_mode(mode, partial(factory, self.state))

@@ -1,7 +1,12 @@
-"""The app's screens: five main screens (one per mode) and the call detail modal."""
+"""The app's screens: the main screens (one per mode) and the call detail modal."""
 
 from calltui.tui.screens.base import DataScreen
-from calltui.tui.screens.calls import CallsScreen, missing_screen, unmatched_screen
+from calltui.tui.screens.calls import (
+    CallsScreen,
+    all_calls_screen,
+    missing_screen,
+    unmatched_screen,
+)
 from calltui.tui.screens.detail import DetailScreen
 from calltui.tui.screens.log import LogScreen
 from calltui.tui.screens.overview import OverviewScreen
@@ -16,6 +21,7 @@ __all__ = [
     "OverviewScreen",
     "TouchpointsScreen",
     "UnmatchedSessionsScreen",
+    "all_calls_screen",
     "missing_screen",
     "unmatched_screen",
 ]

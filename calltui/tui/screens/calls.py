@@ -1,4 +1,4 @@
-"""Lists of calls that went wrong: missing BizibleId, and unmatched (one class, two filters)."""
+"""Lists of calls: missing BizibleId, unmatched, and every call (one class, three filters)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from calltui.tui.screens.lists import ListScreen
 from calltui.tui.state import AppState
 from calltui.tui.widgets import Column, Row
 
-__all__ = ["MISSING", "UNMATCHED", "CallsScreen", "missing_screen", "unmatched_screen"]
+__all__ = ["MISSING", "UNMATCHED", "CallsScreen", "all_calls_screen", "missing_screen",
+           "unmatched_screen"]
 
 MISSING = (Status.MISSING_BIZIBLE_ID,)
 UNMATCHED = (Status.OUTSIDE_WINDOW, Status.CALL_BEFORE_SESSION, Status.UNKNOWN_BIZIBLE_ID)
@@ -57,7 +58,8 @@ UNMATCHED_COLUMNS = (
 
 
 class CallsScreen(ListScreen):
-    """Calls with some statuses; the highlighted call's explanation below; Enter for detail."""
+    """Calls with some statuses (none given: every call); the highlighted call's
+    explanation below; Enter for detail."""
 
     TABLE_ID = "calls"
 
@@ -72,6 +74,8 @@ class CallsScreen(ListScreen):
 
     def _narrowed(self, f: ListFilter) -> ListFilter:
         """The screen's statuses, narrowed by the filter's (none in common: nothing)."""
+        if not self.statuses:  # every call: the filter's statuses, if any
+            return f
         wanted = [s for s in self.statuses if not f.statuses or s in f.statuses]
         return replace(f, statuses=tuple(wanted) or ("(none)",))
 
@@ -107,6 +111,11 @@ class CallsScreen(ListScreen):
 def missing_screen(state: AppState) -> CallsScreen:
     return CallsScreen(state, title="Calls missing BizibleId (escalate to the vendor)",
                        statuses=MISSING, columns=MISSING_COLUMNS, name="missing")
+
+
+def all_calls_screen(state: AppState) -> CallsScreen:
+    return CallsScreen(state, title="All calls (every status)",
+                       statuses=(), columns=UNMATCHED_COLUMNS, name="calls")
 
 
 def unmatched_screen(state: AppState) -> CallsScreen:

@@ -16,7 +16,8 @@ __all__ = ["HELP_TEXT", "HelpScreen"]
 HELP_TEXT = """\
 Screens    1 Overview   2 Missing BizibleId   3 Unmatched calls
            4 Unmatched sessions   5 Touchpoints   6 Sync & import log
-           7 Channels
+           7 Channels   8 All calls
+           (Enter on an Overview status or flag opens its calls)
 Actions    y sync from Salesforce (SF_* variables or the keyring, as
              `calltui sync`)
            i import files (a path prompt; several paths, spaces between)
@@ -26,7 +27,8 @@ Actions    y sync from Salesforce (SF_* variables or the keyring, as
              backed up)
 Lists      ↑ ↓ PgUp PgDn Home End move; rows load as you go
            Enter   detail of the call (on sessions: the nearest call)
-           /       filter line; Enter applies, Esc goes back to the list
+           /       filter line; Enter applies it (a wrong one stays red,
+                   the reason under it), Esc puts back the one in force
            s       sort by the next column (empty values last),
                    S reverses
            e       export the current view (filter and sort) to CSV

@@ -1,20 +1,26 @@
-"""Sync & import log: recent import runs, and the rejected rows with file, line and reason."""
+"""Sync & import log: recent syncs and imports, and the rejected rows with file, line and
+reason. The line under the tables shows the highlighted row's whole error or reason, which
+a column cuts off however wide the terminal."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from rich.text import Text
 from sqlite_utils import Database
+from textual import events
 from textual.app import ComposeResult
-from textual.widgets import DataTable
+from textual.content import Content
+from textual.widgets import DataTable, Static
 
 from calltui import store
 from calltui.tui.format import cell, short_ts
 from calltui.tui.screens.base import DataScreen
+from calltui.tui.state import AppState
 from calltui.tui.widgets import Column, PagedTable, PageSource, Row
 
-__all__ = ["LogScreen", "reject_source"]
+__all__ = ["LogScreen", "reject_source", "run_detail"]
 
 SYNC_COLUMNS = ("Id", "Started (UTC)", "Finished", "Mode", "Window from", "Window to",
                 "Upserted", "Deleted", "Rejected", "API calls", "Usage before", "Usage after",
@@ -30,6 +36,23 @@ REJECT_COLUMNS = (
 )
 
 
+DETAIL_HINT = "↑ ↓ on a sync, import or rejected row shows its whole error or reason here."
+
+
+def run_detail(what: str, row: dict[str, Any]) -> str:
+    """A sync or import run in one line, with the whole of its error."""
+    name = f" {row['file']}" if what == "Import" else f" ({row['mode']})"
+    error = row["error"] or "no error"
+    return f"{what} {row['id']}{name}, {row['status']}: {error}"
+
+
+def reject_detail(values: tuple[str, ...]) -> str:
+    """A rejected row in one line, with the whole of its reason."""
+    file, line, kind, column, reason = values
+    at = f", column {column}" if column else ""
+    return f"Rejected {kind} row, {file} line {line}{at}: {reason}"
+
+
 def reject_source() -> PageSource:
     """Rejected rows by file and line (offset paging: the store pages them by offset)."""
     def fetch(db: Database, last: Row | None, offset: int, limit: int) -> list[Row]:
@@ -43,7 +66,12 @@ def reject_source() -> PageSource:
 
 
 class LogScreen(DataScreen):
-    """What each import read, stored and rejected, and why rows were rejected."""
+    """What each sync and import read, stored and rejected, and why rows were rejected."""
+
+    def __init__(self, state: AppState) -> None:
+        super().__init__(state)
+        self._runs: dict[str, dict[str, dict[str, Any]]] = {"syncs": {}, "imports": {}}
+        """The rows of the sync and import tables by key, for the detail line."""
 
     def compose_body(self) -> ComposeResult:
         syncs: DataTable[Text] = DataTable(id="syncs", cursor_type="row", zebra_stripes=True)
@@ -56,6 +84,7 @@ class LogScreen(DataScreen):
                              id="rejects")
         rejects.border_title = "Rejected rows"
         yield rejects
+        yield Static(DETAIL_HINT, id="log-detail")
 
     def on_mount(self) -> None:
         self.query_one("#imports", DataTable).add_columns(*IMPORT_COLUMNS)
@@ -66,21 +95,45 @@ class LogScreen(DataScreen):
         self._load_syncs()
         table = self.query_one("#imports", DataTable)
         table.clear()
-        for row in store.recent_imports(self.state.db):
+        self._runs["imports"] = {str(row["id"]): row for row in store.recent_imports(self.state.db)}
+        for row in self._runs["imports"].values():
             values = (row["id"], row["file"], row["kind"], short_ts(row["started_at"]),
                       short_ts(row["finished_at"]), row["rows_read"], row["rows_stored"],
                       row["rows_rejected"], row["status"], row["error"])
             table.add_row(*(Text(cell(v)) for v in values), key=str(row["id"]))
         if not initial:
             self.query_one("#rejects", PagedTable).reload()
+        self._show_detail()
 
     def _load_syncs(self) -> None:
         table = self.query_one("#syncs", DataTable)
         table.clear()
-        for row in store.recent_syncs(self.state.db):
+        self._runs["syncs"] = {str(row["id"]): row for row in store.recent_syncs(self.state.db)}
+        for row in self._runs["syncs"].values():
             values = (row["id"], short_ts(row["started_at"]), short_ts(row["finished_at"]),
                       row["mode"], short_ts(row["window_start"]), short_ts(row["window_end"]),
                       row["rows_upserted"], row["rows_deleted"], row["rows_rejected"],
                       row["api_calls"], row["usage_before"], row["usage_after"], row["status"],
                       row["error"])
             table.add_row(*(Text(cell(v)) for v in values), key=str(row["id"]))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.has_focus:
+            self._show_detail()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        """The focused table's highlighted row, whole, in the line under the tables."""
+        self.query_one("#log-detail", Static).update(Content(self.detail_text()))
+
+    def detail_text(self) -> str:
+        table = self.focused
+        if not isinstance(table, DataTable) or not table.row_count:
+            return DETAIL_HINT
+        key = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        if isinstance(table, PagedTable):
+            return reject_detail(table.values(key))
+        what = "Sync" if table.id == "syncs" else "Import"
+        return run_detail(what, self._runs[str(table.id)][key])

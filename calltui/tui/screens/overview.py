@@ -17,15 +17,26 @@ from calltui.tui.format import short_ts
 from calltui.tui.screens.base import DataScreen
 from calltui.tui.screens.lists import ListScreen
 
-__all__ = ["OverviewScreen", "match_rate"]
+__all__ = ["STATUS_MODE", "OverviewScreen", "match_rate", "row_target"]
 
 STATUS_MODE = {
-    Status.MISSING_BIZIBLE_ID: "missing",
+    Status.MATCHED: "calls",
     Status.OUTSIDE_WINDOW: "unmatched-calls",
     Status.CALL_BEFORE_SESSION: "unmatched-calls",
     Status.UNKNOWN_BIZIBLE_ID: "unmatched-calls",
+    Status.MISSING_BIZIBLE_ID: "missing",
+    Status.DELETED: "calls",
 }
-"""Enter on a status row opens the screen listing those calls."""
+"""Enter on a status row opens the screen listing those calls (a flag row: All calls)."""
+
+
+def row_target(table_id: str | None, name: str) -> tuple[str, str] | None:
+    """The screen (mode) and filter line that Enter on an Overview row opens, if any."""
+    if table_id == "by-status" and name in STATUS_MODE:
+        return STATUS_MODE[Status(name)], f"status:{name}"
+    if table_id == "by-flag" and name in {f.value for f in Flag}:
+        return "calls", f"flag:{name}"
+    return None
 
 
 def _last_import(row: dict[str, Any] | None) -> str:
@@ -105,12 +116,12 @@ class OverviewScreen(DataScreen):
             table.move_cursor(row=min(keep, table.row_count - 1))
 
     async def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.data_table.id != "by-status" or event.row_key.value not in STATUS_MODE:
+        target = row_target(event.data_table.id, str(event.row_key.value))
+        if target is None:
             return
-        status = Status(event.row_key.value)
-        mode = STATUS_MODE[status]
+        mode, filter_line = target
         await self.app.switch_mode(mode)
         screen = self.app.screen
-        if mode == "unmatched-calls" and isinstance(screen, ListScreen):
-            screen.apply_filter(f"status:{status.value}")  # that status's calls only
+        if isinstance(screen, ListScreen):
+            screen.apply_filter(filter_line)  # those calls only, whatever filter was left
 
