@@ -127,7 +127,7 @@ def report_channels(ctx: Context, fmt: str, by: str, vendor: str | None) -> None
     if fmt == "csv":
         rows = result.channels if by == "channel" else result.weeks
         columns = channels.CHANNEL_COLUMNS if by == "channel" else channels.WEEK_COLUMNS
-        _emit("csv", iter(rows), columns, columns, "")
+        _emit("csv", iter(rows), columns, (), "")
         return
     console = _wide_console()  # piped: no need to squeeze the table into 80 columns
     table = Table(title="Calls by channel" + (f" ({name})" if name else ""),
