@@ -641,3 +641,21 @@ def test_what_if_at_80_columns_keeps_both_statuses_whole(matched_db: Path) -> No
     assert line_of(lines, "00T5g00000AbCdEAAV").split("│")[3:5] == [" outside_window ",
                                                                      " matched "]
 
+
+def test_report_channels_at_80_columns_leaves_out_deleted_not_the_rate(matched_db: Path) -> None:
+    lines, shown, left_out = at_width(matched_db, 80, "report", "channels")
+    assert shown == ["channel", "matched", "outside", "before", "unknown", "missing", "calls",
+                     "rate"]
+    assert left_out == ["deleted"]
+    assert line_of(lines, "Paid Search.AdWords").split() == [
+        "Paid", "Search.AdWords", "0", "2", "0", "0", "0", "2", "0.0%"]
+    assert line_of(lines, "total").split() == ["total", "1", "2", "0", "0", "1", "4", "25.0%"]
+    _, _, left_out = at_width(matched_db, 100, "report", "channels")
+    assert left_out == []
+
+
+def test_fix_type_dry_run_at_80_columns_cuts_only_the_subject(matched_db: Path) -> None:
+    lines, shown, left_out = at_width(matched_db, 80, "fix-type", "--set", "Call")
+    assert shown == ["task_id", "call_at", "vendor", "subject"] and left_out == []
+    row = line_of(lines, "00T5g00000AbCdFAAV").split()
+    assert row[:2] == ["00T5g00000AbCdFAAV", "2026-03-02T09:19:30.000Z"]
