@@ -78,10 +78,14 @@ def _fits(least: Sequence[int], compact: bool, width: int) -> bool:
 
 def _choose(measures: Sequence[_Measure], ranked: Sequence[int], width: int,
             compact: bool) -> list[int]:
-    """The columns kept (display order): the most valuable first, each one that fits."""
+    """The columns kept (display order): all when they fit; else the most valuable first,
+    each one that fits, and none without a value (it would only take room)."""
+    if _fits([m.least for m in measures], compact, width):
+        return sorted(ranked)
     kept = [ranked[0]]
     for index in ranked[1:]:
-        if _fits([measures[i].least for i in [*kept, index]], compact, width):
+        if not measures[index].empty and _fits([measures[i].least for i in [*kept, index]],
+                                               compact, width):
             kept.append(index)
     return sorted(kept)
 
@@ -99,14 +103,11 @@ def _spread(measures: Sequence[_Measure], room: int) -> list[int]:
     return widths
 
 
-def _ranked(columns: Sequence[Col], measures: Sequence[_Measure],
-            keep: Sequence[str]) -> list[int]:
-    """Column indexes, most valuable first: ``keep``'s, the rest, then the empty ones."""
+def _ranked(columns: Sequence[Col], keep: Sequence[str]) -> list[int]:
+    """Column indexes, most valuable first: ``keep``'s, then the rest."""
     names = [c.name for c in columns]
     order = [names.index(name) for name in keep]
-    order += [i for i in range(len(columns)) if i not in order]
-    return [i for i in order if not measures[i].empty] + [i for i in order
-                                                           if measures[i].empty]
+    return order + [i for i in range(len(columns)) if i not in order]
 
 
 def fit_table(
@@ -116,13 +117,13 @@ def fit_table(
     """A table of ``rows`` (cells as plain text, never markup) no wider than ``width``.
 
     ``keep`` names the columns in the order they stay when not all fit (the rest follow
-    in display order, columns without a value last; the first always stays). When all
+    in display order; the first always stays, a column without a value goes). When all
     fit at their least widths the table is boxed, else drawn compact (no side borders)
     to keep more columns. ``end_sections`` are indexes of rows that a rule follows."""
     measures = [_measure(c, [row[i] for row in rows]) for i, c in enumerate(columns)]
     if not compact and not _fits([m.least for m in measures], False, width):
         compact = True
-    kept = _choose(measures, _ranked(columns, measures, keep), width, compact)
+    kept = _choose(measures, _ranked(columns, keep), width, compact)
     shown = [measures[i] for i in kept]
     room = width - _frame(len(kept), compact) - sum(m.least for m in shown)
     table = Table(title=title or None, box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD,

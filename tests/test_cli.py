@@ -604,7 +604,7 @@ def test_report_syncs_at_80_columns_wraps_the_error_and_keeps_the_counts(
     assert row[0] == "1" and row[2:] == ["login", "failed", "0", "INVALID_LOGIN:"]
     assert "locked out." in "\n".join(lines)  # wrapped between words, kept whole
     _, shown, left_out = at_width(matched_db, 120, "report", "syncs")
-    assert left_out == ["window_start", "window_end", "usage_before"]
+    assert left_out == ["window_start", "window_end", "usage_before", "usage_after"]  # empty
 
 
 def test_report_rejects_at_80_columns_keeps_file_line_and_reason(tmp_path: Path) -> None:

@@ -66,11 +66,14 @@ def test_a_clipped_column_ends_in_an_ellipsis_and_a_wrapped_one_keeps_every_char
         "", "", "placeholder_bizible_id", "", "220.a3f9c2d417e84b0c", ""]
 
 
-def test_a_column_without_values_is_left_out_first_and_called_empty() -> None:
-    columns = (Col("started_at"), Col("status"), Col("window_start"), Col("rows_upserted"))
-    rows = [["2026-12-04T12:29:33.918Z", "ok", "", "2935"]]
-    fitted = fit_table(columns, rows, 56, keep=("started_at", "window_start"))
-    assert fitted.left_out == ("window_start (empty)",)
+def test_a_column_without_values_is_left_out_when_any_is_and_called_empty() -> None:
+    columns = (Col("started_at"), Col("status"), Col("window_start"), Col("rows_upserted"),
+               Col("window_end"))
+    rows = [["2026-12-04T12:29:33.918Z", "ok", "", "2935", "2026-12-01T17:58:00.000Z"]]
+    fitted = fit_table(columns, rows, 70, keep=("started_at", "window_start"))
+    assert fitted.left_out == ("window_start (empty)", "window_end")  # there was room for
+    # the empty one, not for window_end
+    assert fit_table(columns, rows, 120).left_out == ()
 
 
 def test_a_rule_follows_the_rows_asked_for() -> None:
