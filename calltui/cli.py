@@ -28,6 +28,7 @@ from calltui.match import MatchSummary, run_match
 from calltui.models import Flag, MatchOptions, Status, window_problem
 from calltui.sf.keychain import SECRET_NAMES
 from calltui.sources.files import KINDS, expand_inputs
+from calltui.tables import Col, fit_table, print_fitted
 
 __all__ = ["cli", "main"]
 
@@ -177,8 +178,7 @@ def import_(ctx: Context, files: tuple[Path, ...], kind: str | None, source_tz: 
     paths, notes, refused = expand_inputs(files)
     for note in notes:
         click.echo(note, err=True)
-    table = Table("kind", "rows", "stored", "rejected", title="Import")
-    table.add_column("file", overflow="fold")  # folded, never cut: the name is at the end
+    imported: list[list[str]] = []
     rejected = 0
     with _progress(err) as progress:
         for path in paths:
@@ -195,17 +195,17 @@ def import_(ctx: Context, files: tuple[Path, ...], kind: str | None, source_tz: 
                 continue
             finally:
                 progress.remove_task(bar)
-            table.add_row(r.kind, str(r.read), str(r.stored), str(r.rejected), r.file)
+            imported.append([r.kind, str(r.read), str(r.stored), str(r.rejected), r.file])
             rejected += r.rejected
-    if table.row_count:
-        _wide_console().print(table)
+    if imported:
+        _print_imported(imported)
     if rejected:
         err.print("Rejected rows are kept with file, line and reason: "
                   "`calltui report rejects`, or the Sync & import log in the app.")
-    if table.row_count and not no_match:
+    if imported and not no_match:
         summary = run_match(ctx.db, ctx.config.match, ctx.config.vendor_rules)
         Console(highlight=False).print(_summary_table(summary, store.counts_by_flag(ctx.db)))
-    if new_db and not table.row_count and ctx.opened and store.is_empty(ctx.db, "rejects"):
+    if new_db and not imported and ctx.opened and store.is_empty(ctx.db, "rejects"):
         ctx.discard(new_folders)  # all refused, nothing kept: leave no empty database
     elif new_db and ctx.opened:  # say where the data went: a mistyped --db is seen at once
         click.echo(f"New database: {ctx.db_path}"
@@ -214,6 +214,19 @@ def import_(ctx: Context, files: tuple[Path, ...], kind: str | None, source_tz: 
         click.echo(f"error: {message}", err=True)
     if refused:
         sys.exit(1)
+
+
+IMPORT_SHOWN = (Col("kind"), Col("rows", justify="right"), Col("stored", justify="right"),
+                Col("rejected", justify="right"), Col("file", "wrap"))
+IMPORT_KEEP = ("kind", "file", "rejected", "stored")  # the file folded, never cut: its name
+# is at the end
+
+
+def _print_imported(rows: list[list[str]]) -> None:
+    console = _wide_console()
+    print_fitted(console, fit_table(IMPORT_SHOWN, rows, console.width, title="Import",
+                                    keep=IMPORT_KEEP), err,
+                 "widen the terminal to see them")
 
 
 def _summary_table(summary: MatchSummary, flags: dict[str, int]) -> Table:
@@ -289,8 +302,9 @@ def _print_what_if(db: Database, options: MatchOptions, fmt: str) -> None:
     changes = what_if(db, options)
     rows = [dataclasses.asdict(c) for c in changes]
     columns = ("task_id", "call_at", "before", "after")
+    shown = tuple(Col(c) for c in columns)
     if fmt != "table":
-        _emit(fmt, iter(rows), columns, columns, "")
+        _emit(fmt, iter(rows), columns, shown, "")
         return
     moves: dict[tuple[str | None, str], int] = {}
     for c in changes:
@@ -303,17 +317,18 @@ def _print_what_if(db: Database, options: MatchOptions, fmt: str) -> None:
         table.add_row(before or "(not matched yet)", after, str(n))
     console.print(table)
     if changes:
-        _emit("table", iter(rows), columns, columns, "Calls that would change")
+        _emit("table", iter(rows), columns, shown, "Calls that would change")
 
 
 TABLE_ROWS = 1000
 
 
 def _emit(
-    fmt: str, rows: Iterator[dict[str, Any]], columns: tuple[str, ...], shown: tuple[str, ...],
-    title: str,
+    fmt: str, rows: Iterator[dict[str, Any]], columns: tuple[str, ...], shown: Sequence[Col],
+    title: str, keep: Sequence[str] = (),
 ) -> None:
-    """JSON and CSV carry every column; the table shows ``shown`` for the first rows."""
+    """JSON and CSV carry every column; the table shows ``shown`` for the first rows, as
+    many of them as fit (``keep``: which stay first, see ``tables.fit_table``)."""
     out = sys.stdout
     if fmt == "json":
         reports.to_json(rows, out)
@@ -321,20 +336,18 @@ def _emit(
     if fmt == "csv":
         reports.to_csv(rows, columns, out)
         return
-    table = Table(title=title)
-    for column in shown:
-        wide = column.endswith("_id") or column in ("call_at", "touchpoint_date", "file")
-        table.add_column(column, no_wrap=wide, overflow="fold")
+    cells: list[list[str]] = []
     more = 0
     for row in rows:
-        if table.row_count < TABLE_ROWS:
-            table.add_row(*(_cell(row[c]) for c in shown))
+        if len(cells) < TABLE_ROWS:
+            cells.append([_cell(row[c.name]) for c in shown])
         else:
             more += 1
-    if not table.row_count:
+    if not cells:
         err.print(f"{title}: none.")  # an empty table's header alone reads as a failure
         return
-    _wide_console().print(table)
+    console = _wide_console()
+    print_fitted(console, fit_table(shown, cells, console.width, title=title, keep=keep), err)
     if more:
         err.print(f"{more} more rows: use --format csv or json for all of them")
 
@@ -386,9 +399,14 @@ def report_calls(ctx: Context, fmt: str, statuses: tuple[str, ...], flags: tuple
         vendor = resolve_vendor(ctx, ctx.db, vendor)
     rows = reports.call_report_rows(ctx.db, list(statuses) or None, list(flags) or None,
                                     vendor)
-    shown = ("task_id", "call_at", "status", "flags", "gap_seconds", "touchpoint_type",
-             "channel")
-    _emit(fmt, rows, store.CALL_REPORT_COLUMNS, shown, "Calls")
+    _emit(fmt, rows, store.CALL_REPORT_COLUMNS, CALLS_SHOWN, "Calls", CALLS_KEEP)
+
+
+CALLS_SHOWN = (Col("task_id"), Col("call_at"), Col("status"), Col("flags", "words"),
+               Col("gap_seconds", justify="right"), Col("touchpoint_type", "words"),
+               Col("channel", "words"))
+CALLS_KEEP = ("task_id", "status", "flags", "call_at", "gap_seconds")  # what a narrow
+# terminal shows first: why the call did not merge; type and channel follow
 
 
 @report.command("touchpoints")
@@ -397,9 +415,19 @@ def report_calls(ctx: Context, fmt: str, statuses: tuple[str, ...], flags: tuple
 def report_touchpoints(ctx: Context, fmt: str) -> None:
     """The touchpoints calls make, with positions and U-shaped credit."""
     _require_match(ctx.existing_db)
-    shown = ("touchpoint_id", "kind", "person_key", "touchpoint_date", "touchpoint_type",
-             "channel", "position", "u_shaped_credit")
-    _emit(fmt, reports.touchpoint_rows(ctx.db), store.TOUCHPOINT_COLUMNS, shown, "Touchpoints")
+    _emit(fmt, reports.touchpoint_rows(ctx.db), store.TOUCHPOINT_COLUMNS, TOUCHPOINTS_SHOWN,
+          "Touchpoints", TOUCHPOINTS_KEEP)
+
+
+TOUCHPOINTS_SHOWN = (Col("touchpoint_id", "wrap", least=23), Col("kind"),
+                     Col("person_key", "wrap"),
+                     Col("touchpoint_date"), Col("touchpoint_type", "words"),
+                     Col("channel", "words"), Col("position"),
+                     Col("u_shaped_credit", justify="right"))
+TOUCHPOINTS_KEEP = ("touchpoint_id", "person_key", "position", "u_shaped_credit", "kind",
+                    "touchpoint_type", "channel")
+# a call's touchpoint_id (call- and its Task ID, 23) stays on one line; its prefix says the
+# kind, so kind may go first; the date goes last, as the rows are in date order
 
 
 @report.command("rejects")
@@ -413,7 +441,9 @@ def report_rejects(ctx: Context, fmt: str, file: str | None) -> None:
     """
     rows = reports.reject_rows(ctx.existing_db, file)
     columns = ("file", "line", "kind", "column", "reason")
-    _emit(fmt, rows, columns, columns, "Rejected rows")
+    shown = (Col("file", "wrap"), Col("line", justify="right"), Col("kind"),
+             Col("column", "wrap"), Col("reason", "wrap"))
+    _emit(fmt, rows, columns, shown, "Rejected rows", ("file", "line", "reason", "column"))
 
 
 SYNC_LOG_COLUMNS = ("id", "started_at", "finished_at", "mode", "status", "window_start",
@@ -432,10 +462,15 @@ def report_syncs(ctx: Context, fmt: str, limit: int) -> None:
     Example: calltui report syncs --limit 5
     """
     rows = iter(store.recent_syncs(ctx.existing_db, limit))
-    shown = ("id", "started_at", "mode", "status", "window_start", "window_end",
-             "rows_upserted", "rows_deleted", "api_calls", "usage_before", "usage_after",
-             "error")
-    _emit(fmt, rows, SYNC_LOG_COLUMNS, shown, "Sync log")
+    _emit(fmt, rows, SYNC_LOG_COLUMNS, SYNC_LOG_SHOWN, "Sync log", SYNC_LOG_KEEP)
+
+
+SYNC_LOG_SHOWN = (Col("id", justify="right"), Col("started_at"), Col("mode"), Col("status"),
+                  Col("window_start"), Col("window_end"), Col("rows_upserted", justify="right"),
+                  Col("rows_deleted", justify="right"), Col("api_calls", justify="right"),
+                  Col("usage_before"), Col("usage_after"), Col("error", "wrap"))
+SYNC_LOG_KEEP = ("started_at", "status", "mode", "rows_upserted", "error", "rows_deleted",
+                 "api_calls", "usage_after", "window_end", "window_start")
 
 
 def _require_match(db: Database) -> None:

@@ -14,9 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich import box
 from rich.console import Console
-from rich.table import Table
 from sqlite_utils import Database
 
 from calltui import channels, escalate, fixtype, store, vendors
@@ -31,6 +29,7 @@ from calltui.cli import (
     fail,
 )
 from calltui.normalize import format_ts
+from calltui.tables import Col, fit_table, print_fitted
 
 __all__ = ["demo_org", "escalate_cmd", "fix_type", "report_channels", "vendor_option"]
 
@@ -127,33 +126,33 @@ def report_channels(ctx: Context, fmt: str, by: str, vendor: str | None) -> None
     if fmt == "csv":
         rows = result.channels if by == "channel" else result.weeks
         columns = channels.CHANNEL_COLUMNS if by == "channel" else channels.WEEK_COLUMNS
-        _emit("csv", iter(rows), columns, columns, "")
+        _emit("csv", iter(rows), columns, (), "")
         return
     console = _wide_console()  # piped: no need to squeeze the table into 80 columns
-    table = Table(title="Calls by channel" + (f" ({name})" if name else ""),
-                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     short = {"call_before_session": "before", "unknown_bizible_id": "unknown",
              "missing_bizible_id": "missing", "outside_window": "outside"}
-    table.caption = ("before = call_before_session, unknown/missing = unknown/missing "
-                     "BizibleId; rate = matched / calls not deleted")
-    table.add_column("channel", overflow="fold", min_width=10)
-    for header in (*(short.get(s, s) for s in channels.STATUSES), "calls", "rate"):
-        table.add_column(header, justify="right", no_wrap=True, min_width=len(header))
-    for row in [*result.channels, result.totals]:
-        table.add_row(row["channel"], *(str(row[s]) for s in channels.STATUSES),
-                      str(row["calls"]), _pct(row["match_rate"]),
-                      end_section=row is result.channels[-1])
-    console.print(table)
-    weeks = Table(title="Match rate by ISO week", box=box.SIMPLE_HEAD, pad_edge=False,
-                  collapse_padding=True)
-    weeks.add_column("week", no_wrap=True)
-    for header in ("calls", "deleted", "matched", "match rate"):
-        weeks.add_column(header, justify="right", no_wrap=True)
+    heads = (Col("channel", "words"), *(Col(short.get(s, s), justify="right")
+                                        for s in channels.STATUSES),
+             Col("calls", justify="right"), Col("rate", justify="right"))
+    cells = [[row["channel"], *(str(row[s]) for s in channels.STATUSES), str(row["calls"]),
+              _pct(row["match_rate"])] for row in [*result.channels, result.totals]]
+    by_channel = fit_table(heads, cells, console.width, compact=True, keep=CHANNEL_KEEP,
+                           title="Calls by channel" + (f" ({name})" if name else ""),
+                           end_sections=[len(result.channels) - 1])
+    by_channel.table.caption = ("before = call_before_session, unknown/missing = "
+                                "unknown/missing BizibleId; rate = matched / calls not deleted")
+    print_fitted(console, by_channel, err)
     console.print()
-    for row in result.weeks:
-        weeks.add_row(row["week"], str(row["calls"]), str(row["deleted"]), str(row["matched"]),
-                      _pct(row["match_rate"]))
-    console.print(weeks)
+    heads = (Col("week"), *(Col(h, justify="right")
+                            for h in ("calls", "deleted", "matched", "match rate")))
+    cells = [[row["week"], str(row["calls"]), str(row["deleted"]), str(row["matched"]),
+              _pct(row["match_rate"])] for row in result.weeks]
+    print_fitted(console, fit_table(heads, cells, console.width, compact=True,
+                                    title="Match rate by ISO week"), err)
+
+
+CHANNEL_KEEP = ("channel", "rate", "calls", "matched", "outside", "before", "unknown",
+                "missing")  # deleted last: a deleted call is compared with no session
 
 
 def _pct(rate: float | None) -> str:
@@ -251,20 +250,19 @@ def _default_backup(ctx: Context) -> Path:
 
 
 PLAN_ROWS = 50
+PLAN_SHOWN = (Col("task_id"), Col("call_at"), Col("vendor", "words"),
+              Col("subject", "clip", least=12))
 
 
 def _print_plan(planned: list[dict[str, Any]], value: str) -> None:
     console = _wide_console()
     if planned:
-        table = Table(title=f"Dry run: call Tasks whose blank Type would become {value!r}",
-                      box=box.SIMPLE_HEAD, pad_edge=False)
-        table.add_column("task_id", no_wrap=True, min_width=18)
-        table.add_column("call_at", no_wrap=True, min_width=24)
-        table.add_column("vendor")
-        table.add_column("subject")
-        for r in planned[:PLAN_ROWS]:
-            table.add_row(r["id"], r["call_at"], r["vendor"] or "unknown", r["subject"] or "")
-        console.print(table)
+        rows = [[r["id"], r["call_at"], r["vendor"] or "unknown", r["subject"] or ""]
+                for r in planned[:PLAN_ROWS]]
+        print_fitted(console, fit_table(
+            PLAN_SHOWN, rows, console.width, compact=True,
+            title=f"Dry run: call Tasks whose blank Type would become {value!r}"),
+            err, "widen the terminal to see them")
         if len(planned) > PLAN_ROWS:
             console.print(f"... and {len(planned) - PLAN_ROWS} more")
     console.print(

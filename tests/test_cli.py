@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -521,3 +522,153 @@ def test_anchor_activity_without_page_views_or_form_submits_says_it_changes_noth
     assert result.exit_code == 0
     assert result.stderr.startswith("No page views or form submits are stored")
     assert "No page views" not in run(matched_db, "match", "--what-if").stderr
+
+
+# --- tables at the widths of real terminals (a new-user trial at 80 columns saw `┃┃┃` and
+# statuses folded into 'out|sid|e_w|ind|ow') ---
+
+NOTE = re.compile(r"(\d+) columns? left out at (\d+) columns \((.*?)\): ")
+
+
+def at_width(db: Path, width: int, *args: str) -> tuple[list[str], list[str], list[str]]:
+    """The table's lines (none wider than ``width``), its headers as shown, and the
+    columns the note on stderr says were left out."""
+    result = CliRunner(env={"COLUMNS": str(width)}).invoke(
+        cli, ["--db", str(db), *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= width
+    rule = next(i for i, line in enumerate(lines) if re.search(r"[─━]", line))
+    header = rule + 1 if lines[rule].startswith("┏") else rule - 1  # boxed, or compact
+    shown = [word for word in re.split(r"[\s┃│]+", lines[header]) if word]
+    note = NOTE.search(" ".join(result.stderr.split()))
+    left_out = [] if note is None else note.group(3).replace(" (empty)", "").split(", ")
+    if note:
+        assert (int(note.group(1)), int(note.group(2))) == (len(left_out), width)
+    return lines, shown, left_out
+
+
+def line_of(lines: list[str], key: str) -> str:
+    return next(line for line in lines if key in line)
+
+
+CALLS_SHOWN = ["task_id", "call_at", "status", "flags", "gap_seconds", "touchpoint_type",
+               "channel"]
+
+
+@pytest.mark.parametrize(("width", "left_out"), [
+    (80, ["call_at", "touchpoint_type", "channel"]), (100, ["touchpoint_type", "channel"]),
+    (120, ["channel"]), (200, [])])
+def test_report_calls_at_terminal_widths(matched_db: Path, width: int,
+                                         left_out: list[str]) -> None:
+    lines, shown, dropped = at_width(matched_db, width, "report", "calls")
+    assert dropped == left_out
+    assert shown == [c for c in CALLS_SHOWN if c not in left_out]
+    row = line_of(lines, "00T5g00000AbCdEAAV")
+    assert "outside_window" in row and "duplicate_call" in row
+    if "gap_seconds" in shown:
+        assert "2876.0" in row
+    if "call_at" in shown:
+        assert "2026-03-02T13:05:00.000Z" in row
+    if "touchpoint_type" in shown:
+        assert "Web Visit" in line_of(lines, "00T5g00000AbCdFAAV")
+    assert "missing_bizible_id" in line_of(lines, "00T5g00000AbCdGAAV")
+
+
+TOUCHPOINTS_SHOWN = ["touchpoint_id", "kind", "person_key", "touchpoint_date",
+                     "touchpoint_type", "channel", "position", "u_shaped_credit"]
+
+
+@pytest.mark.parametrize(("width", "left_out"), [
+    (80, ["kind", "touchpoint_date", "touchpoint_type", "channel"]),
+    (100, ["touchpoint_date", "touchpoint_type", "channel"]), (120, ["touchpoint_date"]),
+    (200, [])])
+def test_report_touchpoints_at_terminal_widths(matched_db: Path, width: int,
+                                               left_out: list[str]) -> None:
+    lines, shown, dropped = at_width(matched_db, width, "report", "touchpoints")
+    assert dropped == left_out
+    assert shown == [c for c in TOUCHPOINTS_SHOWN if c not in left_out]
+    cells = {"call-00T5g00000AbCdFAAV": ("call_session", "FT, LC", "1.0"),
+             "call-00T5g00000AbCdEAAV": ("call_task", "LC", "0.5"),
+             "call-00T5g00000AbCdHAAV": ("call_task", "PostLC", "0.0")}
+    for touchpoint_id, (kind, position, credit) in cells.items():
+        row = " ".join(word for word in re.split(r"[\s│]+", line_of(lines, touchpoint_id))
+                       if word)
+        assert row.endswith(f" {position} {credit}")  # neither cut nor wrapped
+        assert "00Q5g00000XyZ1" in row  # the person, an 18-character WhoId, whole
+        assert (f" {kind} " in row) == ("kind" in shown)
+    visit = line_of(lines, "visit-2026-03-02:12-17-")  # folded, not cut, when narrow
+    assert [w for w in re.split(r"[\s│]+", visit) if w][-2:] == ["FT", "0.5"]
+
+
+def test_report_syncs_at_80_columns_wraps_the_error_and_keeps_the_counts(
+        matched_db: Path) -> None:
+    from calltui import store
+
+    db = store.open_db(matched_db)
+    store.log_failed_sync(db, "login", "INVALID_LOGIN: Invalid username, password, security "
+                                       "token; or user locked out.")
+    db.close()
+    lines, shown, left_out = at_width(matched_db, 80, "report", "syncs")
+    assert shown == ["id", "started_at", "mode", "status", "rows_upserted", "error"]
+    assert left_out == ["window_start", "window_end", "rows_deleted", "api_calls",
+                        "usage_before", "usage_after"]
+    row = line_of(lines, "INVALID_LOGIN:").split()
+    assert row[0] == "1" and row[2:] == ["login", "failed", "0", "INVALID_LOGIN:"]
+    assert "locked out." in "\n".join(lines)  # wrapped between words, kept whole
+    _, shown, left_out = at_width(matched_db, 120, "report", "syncs")
+    assert left_out == ["window_start", "window_end", "usage_before", "usage_after"]  # empty
+
+
+def test_report_rejects_at_80_columns_keeps_file_line_and_reason(tmp_path: Path) -> None:
+    bad = tmp_path / "excel.csv"
+    bad.write_text("ID,COOKIE_ID,EVENT_DATE\nS1,a3f9c2d417e84b0c9d1e5f6a7b8c9d0e,3/2/2026 12:17\n")
+    db = tmp_path / "c.db"
+    CliRunner().invoke(cli, ["--db", str(db), "import", str(bad)])
+    lines, shown, left_out = at_width(db, 80, "report", "rejects")
+    assert shown == ["file", "line", "kind", "column", "reason"] and left_out == []
+    text = "".join(line.split("│")[1].strip() for line in lines if line.startswith("│"))
+    assert text == str(bad)  # folded onto lines, every character kept
+    assert "│    2 │ sessions │ EVENT_DATE │ EVENT_DATE: bad" in line_of(lines, "EVENT_DATE │")
+
+
+def test_the_import_summary_at_80_columns_folds_only_the_path(tmp_path: Path) -> None:
+    folder = tmp_path / "exports from the call tracking vendor, december"
+    folder.mkdir()
+    tasks = folder / "sf_tasks_page_with_a_long_name.json"
+    tasks.write_bytes(SAMPLE_TASKS.read_bytes())
+    lines, shown, left_out = at_width(tmp_path / "c.db", 80, "import", "--no-match", str(tasks))
+    assert shown == ["kind", "rows", "stored", "rejected", "file"] and left_out == []
+    rows = [[cell.strip() for cell in line.strip("│").split("│")] for line in lines
+            if line.startswith("│")]
+    assert rows[0][:4] == ["tasks", "4", "4", "0"]
+    assert "".join(row[4] for row in rows).replace(" ", "") == str(tasks).replace(" ", "")
+
+
+def test_what_if_at_80_columns_keeps_both_statuses_whole(matched_db: Path) -> None:
+    lines, _, left_out = at_width(matched_db, 80, "match", "--what-if", "--window-minutes",
+                                  "50")
+    assert left_out == []
+    assert line_of(lines, "┃ task_id").split() == [
+        "┃", "task_id", "┃", "call_at", "┃", "before", "┃", "after", "┃"]
+    assert line_of(lines, "00T5g00000AbCdEAAV").split("│")[3:5] == [" outside_window ",
+                                                                     " matched "]
+
+
+def test_report_channels_at_80_columns_leaves_out_deleted_not_the_rate(matched_db: Path) -> None:
+    lines, shown, left_out = at_width(matched_db, 80, "report", "channels")
+    assert shown == ["channel", "matched", "outside", "before", "unknown", "missing", "calls",
+                     "rate"]
+    assert left_out == ["deleted"]
+    assert line_of(lines, "Paid Search.AdWords").split() == [
+        "Paid", "Search.AdWords", "0", "2", "0", "0", "0", "2", "0.0%"]
+    assert line_of(lines, "total").split() == ["total", "1", "2", "0", "0", "1", "4", "25.0%"]
+    _, _, left_out = at_width(matched_db, 100, "report", "channels")
+    assert left_out == []
+
+
+def test_fix_type_dry_run_at_80_columns_cuts_only_the_subject(matched_db: Path) -> None:
+    lines, shown, left_out = at_width(matched_db, 80, "fix-type", "--set", "Call")
+    assert shown == ["task_id", "call_at", "vendor", "subject"] and left_out == []
+    row = line_of(lines, "00T5g00000AbCdFAAV").split()
+    assert row[:2] == ["00T5g00000AbCdFAAV", "2026-03-02T09:19:30.000Z"]
