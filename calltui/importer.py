@@ -139,7 +139,7 @@ def _import_rows(
     good: list[tuple[int, dict[str, Any]]] = []
     rejects: list[dict[str, Any]] = []
     saw_bizible = False
-    for record in read_records(path, kind, progress):
+    for record in read_records(path, kind, progress, fields):
         result.read += 1
         try:
             row = _to_row(kind, record, naive_tz, fields)

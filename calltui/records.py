@@ -37,6 +37,7 @@ __all__ = [
     "RowError",
     "TaskFields",
     "derive_task",
+    "duplicated_columns",
     "task_row",
     "task_values",
     "task_values_plan",
@@ -155,6 +156,37 @@ def _call_time_columns(fields: TaskFields) -> tuple[tuple[str, str], ...]:
             raise ValueError(f"call-time field {name!r} is not a datetime field calltui reads")
         out.append((name, column))
     return tuple(out)
+
+
+def duplicated_columns(kind: str, names: Sequence[str], fields: TaskFields = TaskFields()
+                       ) -> list[list[int]]:
+    """The positions of the names that fill one column calltui reads, for each column
+    named more than once (``ID`` twice, or ``Id`` and ``ID``): the last would win unseen."""
+    positions: dict[str, list[int]] = {}
+    for position, name in enumerate(names):
+        column = _column_of(kind, name, fields)
+        if column is not None:
+            positions.setdefault(column, []).append(position)
+    return [group for group in positions.values() if len(group) > 1]
+
+
+def _column_of(kind: str, name: Any, fields: TaskFields) -> str | None:
+    if not isinstance(name, str):
+        return None
+    if kind == "tasks":
+        return _field_map(fields).get(name.lower())
+    known = WAREHOUSE_TABLES[kind].columns.get(header_key(name))
+    return None if known is None else known[0]
+
+
+def _refuse_duplicated_keys(kind: str, record: Mapping[str, Any], fields: TaskFields) -> None:
+    """``RowError`` for a record with two keys for one column (``ID`` and ``id``)."""
+    keys = list(record)
+    groups = duplicated_columns(kind, keys, fields)
+    if groups:
+        named = "; ".join(" and ".join(repr(keys[i]) for i in group) for group in groups)
+        raise RowError(f"fields {named} fill one column: calltui cannot tell which to read",
+                       column=", ".join(keys[group[0]] for group in groups))
 
 
 def task_row(
@@ -283,6 +315,7 @@ _CONVERTERS: dict[str, _Convert] = {
 def _task_row(record: Mapping[str, Any], fields: TaskFields, naive_tz: tzinfo
               ) -> dict[str, Any]:
     """``task_row`` the long way: any record, and the reason when it cannot be stored."""
+    _refuse_duplicated_keys("tasks", record, fields)
     fmap = _field_map(fields)
     row: dict[str, Any] = {}
     for key, value in record.items():
@@ -762,6 +795,7 @@ def warehouse_values(plan: ValuesPlan, values: Sequence[str], naive_tz: tzinfo =
 
 def _warehouse_row(kind: str, record: Mapping[str, Any], naive_tz: tzinfo) -> dict[str, Any]:
     """``warehouse_row`` the long way: any record, and the reason when it cannot be stored."""
+    _refuse_duplicated_keys(kind, record, TaskFields())
     spec = WAREHOUSE_TABLES[kind]
     values = {header_key(k): v for k, v in record.items()}
     row: dict[str, Any] = {}

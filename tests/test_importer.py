@@ -13,6 +13,7 @@ from sqlite_utils import Database
 from calltui import store
 from calltui.importer import AllRejected, FileRefused, import_file
 from calltui.match import run_match
+from calltui.records import TaskFields
 from tests.conftest import SAMPLE_SESSIONS, SAMPLE_TASKS
 
 EXPECTED = {  # shared/samples/README.md
@@ -529,3 +530,70 @@ def test_a_warehouse_file_is_stored_with_fewer_collections(db: Database) -> None
         gc.get_threshold()))
     assert seen[0] == (max(saved[0], heap.YOUNG_OBJECTS), *saved[1:])  # while it stores
     assert gc.get_threshold() == saved
+
+
+# --- a column given twice ---------------------------------------------------------------
+
+TASK_CSV_HEADER = "Id,Type,CreatedDate,bizible2__BizibleId__c"
+TASK_CSV_ROW = f"00T5g00000AbCdEAAV,Call,2026-03-02T13:05:00.000Z,{COOKIE}"
+
+
+@pytest.mark.parametrize(("header", "extra", "named"), [
+    (SESSION_HEADER, ",ID", "duplicated column ID (columns 1 and 7)"),
+    (SESSION_HEADER, ",cookie id", "duplicated column COOKIE_ID (columns 2 and 7)"),
+    (SESSION_HEADER, ",Id,Channel",
+     "duplicated columns ID (columns 1 and 7), CHANNEL (columns 4 and 8)"),
+    (TASK_CSV_HEADER, ",ID", "duplicated column Id (columns 1 and 5)"),
+    (TASK_CSV_HEADER, ",BIZIBLE2__BIZIBLEID__C",
+     "duplicated column bizible2__BizibleId__c (columns 4 and 5)"),
+])
+def test_a_column_given_twice_refuses_the_file_and_stores_nothing(
+    db: Database, tmp_path: Path, header: str, extra: str, named: str
+) -> None:
+    import_file(db, SAMPLE_TASKS)
+    import_file(db, SAMPLE_SESSIONS)
+    before = snapshot(db)
+    row = TASK_CSV_ROW if header == TASK_CSV_HEADER else f"S9,{COOKIE},2026-03-02 12:00,,,false"
+    values = ",x" * extra.count(",")
+    path = write(tmp_path / "dup.csv", f"{header}{extra}\n{row}{values}\n")
+    with pytest.raises(FileRefused) as refused:
+        import_file(db, path)
+    assert str(refused.value) == (f"{path}: {named}: calltui cannot tell which to read; "
+                                  "remove the extra one and import again")
+    assert snapshot(db) == before
+
+
+def test_the_configured_bizible_field_given_twice_is_refused(db: Database,
+                                                             tmp_path: Path) -> None:
+    fields = TaskFields(bizible_id="Cookie__c")
+    path = write(tmp_path / "dup.csv", f"Id,CreatedDate,Cookie__c,COOKIE__C\n"
+                 f"00T5g00000AbCdEAAV,2026-03-02T13:05:00.000Z,{COOKIE},x\n")
+    with pytest.raises(FileRefused, match=r"duplicated column Cookie__c \(columns 3 and 4\)"):
+        import_file(db, path, fields=fields)
+    assert store.count_rows(db, "tasks") == 0
+
+
+def test_a_column_calltui_does_not_read_may_be_given_twice(db: Database,
+                                                           tmp_path: Path) -> None:
+    path = write(tmp_path / "notes.csv", f"{SESSION_HEADER},NOTE,note\n"
+                 f"S1,{COOKIE},2026-03-02 12:00,,,false,a,b\n")
+    assert import_file(db, path).stored == 1
+
+
+def test_json_records_with_two_keys_for_one_column_are_rejected(db: Database,
+                                                                tmp_path: Path) -> None:
+    sessions = write(tmp_path / "s.jsonl", json.dumps(
+        {"ID": "S1", "id": "S2", "COOKIE_ID": COOKIE, "EVENT_DATE": "2026-03-02 12:00"}) + "\n"
+        + json.dumps({"ID": "S3", "COOKIE_ID": COOKIE, "EVENT_DATE": "2026-03-02 12:00"}) + "\n")
+    assert import_file(db, sessions).stored == 1
+    task = {**sample_records()[0], "ID": "00T5g00000AbCdXAAV"}
+    tasks = write(tmp_path / "t.json", json.dumps([task, sample_records()[1]]))
+    assert import_file(db, tasks).stored == 1
+    assert [(r["file"], r["line"], r["column"], r["reason"])
+            for r in store.page_rejects(db)] == [
+        (str(sessions), 1, "ID", "fields 'ID' and 'id' fill one column: calltui cannot tell "
+         "which to read"),
+        (str(tasks), 1, "Id", "fields 'Id' and 'ID' fill one column: calltui cannot tell "
+         "which to read"),
+    ]
+    assert db.table("sessions").count == 1

@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
 
-from calltui.records import TASK_FIELDS, WAREHOUSE_TABLES, header_key
+from calltui.records import (
+    TASK_FIELDS,
+    WAREHOUSE_TABLES,
+    TaskFields,
+    duplicated_columns,
+    header_key,
+)
 
 __all__ = ["KINDS", "FileRefused", "Record", "expand_inputs", "read_records", "sniff"]
 
@@ -166,6 +172,19 @@ def check_columns(path: Path, kind: str, keys: set[str]) -> None:
         raise FileRefused(f"{path}: missing required column {', '.join(missing)} for {kind}")
 
 
+def check_duplicates(path: Path, kind: str, header: list[str], fields: TaskFields) -> None:
+    """Refuse a header that names a column calltui reads twice: the last would win unseen
+    (a second ``ID`` column gave every row the same ID)."""
+    groups = duplicated_columns(kind, header, fields)
+    if not groups:
+        return
+    named = ", ".join(
+        f"{header[group[0]].strip()} (columns {' and '.join(str(i + 1) for i in group)})"
+        for group in groups)
+    raise FileRefused(f"{path}: duplicated column{'s' if len(groups) > 1 else ''} {named}: "
+                      "calltui cannot tell which to read; remove the extra one and import again")
+
+
 _GLOB_CHARS = frozenset("*?[")
 
 
@@ -218,15 +237,17 @@ def _folder_files(paths: list[Path]) -> tuple[list[Path], list[Path], list[Path]
     return found, hidden, folders
 
 
-def read_records(path: Path, kind: str, progress: Progress | None = None) -> Iterator[Record]:
-    """Yield the records of ``path`` read as ``kind``; a bad line is a Record with a problem."""
+def read_records(path: Path, kind: str, progress: Progress | None = None,
+                 fields: TaskFields = TaskFields()) -> Iterator[Record]:
+    """Yield the records of ``path`` read as ``kind``; a bad line is a Record with a problem.
+    ``fields``: the Task fields configured (a second column for one of them is refused)."""
     progress = progress or Progress()
     progress.total = path.stat().st_size
     head = _head(path).lstrip()
     if not head:
         raise FileRefused(f"{path}: empty file")
     if head[0] not in "[{":
-        yield from _read_csv(path, kind, progress)
+        yield from _read_csv(path, kind, progress, fields)
     elif kind == "tasks" and not _is_json_lines(head):
         yield from _read_task_json(path, progress)
     else:
@@ -247,7 +268,8 @@ class CsvRows:
     fields, or a ``Record`` saying why the row is unreadable. The header is checked for the
     kind's required columns on opening (``FileRefused`` before anything is read)."""
 
-    def __init__(self, path: Path, kind: str, progress: Progress) -> None:
+    def __init__(self, path: Path, kind: str, progress: Progress,
+                 fields: TaskFields = TaskFields()) -> None:
         self.path, self.progress = path, progress
         stream, self._raw = _open_binary(path)
         self._text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
@@ -262,6 +284,7 @@ class CsvRows:
             raise FileRefused(f"{path}: cannot read the header ({exc})") from None
         try:
             check_columns(path, kind, {header_key(h) for h in self.header})
+            check_duplicates(path, kind, self.header, fields)
         except FileRefused:
             self.close()
             raise
@@ -313,8 +336,9 @@ def _width_reason(values: list[str], width: int, first: int, last: int) -> str:
     return reason
 
 
-def _read_csv(path: Path, kind: str, progress: Progress) -> Iterator[Record]:
-    rows = CsvRows(path, kind, progress)
+def _read_csv(path: Path, kind: str, progress: Progress, fields: TaskFields
+              ) -> Iterator[Record]:
+    rows = CsvRows(path, kind, progress, fields)
     header = rows.header
     try:
         for values in rows:
