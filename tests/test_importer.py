@@ -597,3 +597,55 @@ def test_json_records_with_two_keys_for_one_column_are_rejected(db: Database,
          "which to read"),
     ]
     assert db.table("sessions").count == 1
+
+
+# --- a number where a timestamp belongs; every bad field named ---------------------------
+
+NUMBER_REASON = ("a number (12345) where a timestamp belongs (expected a date and time, e.g. "
+                 "2026-03-02 13:05:00 or 2026-03-02T13:05:00Z)")
+JUNK_REASON = ("bad timestamp 'junk' (expected a date and time, e.g. 2026-03-02 13:05:00 or "
+               "2026-03-02T13:05:00Z)")
+
+
+@pytest.mark.parametrize("number", [12345, 12345.0])
+def test_a_number_for_a_task_time_is_rejected_and_the_stored_time_kept(
+    db: Database, tmp_path: Path, number: float
+) -> None:
+    import_file(db, SAMPLE_TASKS)
+    before = db.table("tasks").get("00T5g00000AbCdEAAV")
+    records = sample_records()
+    records[0]["CreatedDate"] = number
+    result = import_file(db, write(tmp_path / "t.json", json.dumps(records)))
+    assert (result.stored, result.rejected) == (3, 1)
+    [reject] = store.page_rejects(db)
+    assert (reject["line"], reject["column"], reject["reason"]) == (
+        1, "CreatedDate", "created_date: " + NUMBER_REASON.replace("12345", repr(number)))
+    assert db.table("tasks").get("00T5g00000AbCdEAAV") == before
+
+
+def test_a_number_for_a_session_start_is_rejected(db: Database, tmp_path: Path) -> None:
+    path = write(tmp_path / "s.jsonl", json.dumps(
+        {"ID": "S1", "COOKIE_ID": COOKIE, "EVENT_DATE": 12345}) + "\n" + json.dumps(
+        {"ID": "S2", "COOKIE_ID": COOKIE, "EVENT_DATE": "2026-03-02 12:00"}) + "\n")
+    assert import_file(db, path).stored == 1
+    [reject] = store.page_rejects(db)
+    assert (reject["line"], reject["column"], reject["reason"]) == (
+        1, "EVENT_DATE", "EVENT_DATE: " + NUMBER_REASON)
+
+
+def test_every_bad_field_of_a_row_is_named(db: Database, tmp_path: Path) -> None:
+    records = sample_records()
+    records[0].update(CreatedDate="junk", CompletedDateTime=12345)
+    tasks = write(tmp_path / "t.json", json.dumps(records))
+    sessions = write(tmp_path / "s.csv", f"{SESSION_HEADER},MODIFIED_DATE\n"
+                     f"S1,undefined,junk,,,maybe,12345\nS2,{COOKIE},2026-03-02 12:00,,,,\n")
+    import_file(db, tasks)
+    import_file(db, sessions)
+    assert [(r["column"], r["reason"]) for r in store.page_rejects(db)] == [
+        ("COOKIE_ID, EVENT_DATE, IS_DELETED, MODIFIED_DATE",
+         "COOKIE_ID is a placeholder ('undefined'); EVENT_DATE: " + JUNK_REASON
+         + "; IS_DELETED: bad boolean 'maybe'; MODIFIED_DATE: bad timestamp '12345' "
+         "(expected a date and time, e.g. 2026-03-02 13:05:00 or 2026-03-02T13:05:00Z)"),
+        ("CreatedDate, CompletedDateTime",
+         f"created_date: {JUNK_REASON}; completed_datetime: {NUMBER_REASON}"),
+    ]
