@@ -192,6 +192,9 @@ def import_(ctx: Context, files: tuple[Path, ...], kind: str | None, source_tz: 
             except FileRefused as exc:
                 refused.append(str(exc))
                 continue
+            except KeyboardInterrupt:
+                progress.stop()
+                fail(_import_interrupted(ctx.db, table.row_count), 130)
             finally:
                 progress.remove_task(bar)
             table.add_row(r.kind, str(r.read), str(r.stored), str(r.rejected), r.file)
@@ -202,7 +205,11 @@ def import_(ctx: Context, files: tuple[Path, ...], kind: str | None, source_tz: 
         err.print("Rejected rows are kept with file, line and reason: "
                   "`calltui report rejects`, or the Sync & import log in the app.")
     if table.row_count and not no_match:
-        summary = run_match(ctx.db, ctx.config.match, ctx.config.vendor_rules)
+        try:
+            summary = run_match(ctx.db, ctx.config.match, ctx.config.vendor_rules)
+        except KeyboardInterrupt:
+            fail("interrupted during the match: the imported rows are kept; run "
+                 "`calltui match` to finish it", 130)
         Console(highlight=False).print(_summary_table(summary, store.counts_by_flag(ctx.db)))
     if new_db and not table.row_count and ctx.opened and store.is_empty(ctx.db, "rejects"):
         ctx.discard(new_folders)  # all refused, nothing kept: leave no empty database
@@ -213,6 +220,24 @@ def import_(ctx: Context, files: tuple[Path, ...], kind: str | None, source_tz: 
         click.echo(f"error: {message}", err=True)
     if refused:
         sys.exit(1)
+
+
+_ROWS_OF = {"tasks": "Tasks", "sessions": "sessions", "page-views": "page views",
+            "form-submits": "form submits"}
+
+
+def _import_interrupted(db: Database, files_done: int) -> str:
+    """What an import stopped by Ctrl-C kept, from its import log row (committed counts)."""
+    row = store.last_import(db) or {}
+    done = f"{files_done:,} file{'' if files_done == 1 else 's'} before it imported whole; "
+    if row.get("kind") == "tasks":
+        kept = "a Task file is stored whole or not at all, so none of its Tasks are kept"
+    else:
+        what = _ROWS_OF.get(str(row.get("kind")), "rows")
+        kept = (f"{row.get('rows_stored', 0):,} {what} stored and "
+                f"{row.get('rows_rejected', 0):,} rejected rows are kept")
+    return (f"interrupted while importing {row.get('file')}: {done if files_done else ''}"
+            f"{kept}; rows are upserted by ID, so run the same import again to finish it")
 
 
 def _summary_table(summary: MatchSummary, flags: dict[str, int]) -> Table:

@@ -92,25 +92,30 @@ def import_file(
     name = str(path)
     naive_tz = canonical_zone(naive_tz)
     import_id = store.start_import(db, name, kind)
+    result = ImportResult(name, kind or "")  # its counts are the log's, even when stopped
     try:
         if kind:
             check_forced_kind(path, kind)
         else:
             kind = sniff(path)
+        result.kind = kind
         if kind == "tasks":
             with db.atomic():
                 db.execute("DELETE FROM rejects WHERE file = ?", [name])
-                result = _import_rows(db, path, kind, import_id, naive_tz, fields, on_progress)
+                _import_tasks(db, path, result, import_id, naive_tz, fields, on_progress)
         else:
-            result = _import_rows(db, path, kind, import_id, naive_tz, fields, on_progress)
+            _import_warehouse(db, path, result, import_id, naive_tz, on_progress)
     except FileRefused as exc:
         store.finish_import(db, import_id, status=exc.status, error=str(exc), kind=kind)
         raise
     except BaseException as exc:  # Ctrl-C, a full disk: committed batches stay, say so
         if db.conn.in_transaction:
             db.conn.rollback()
-        store.finish_import(db, import_id, status="interrupted",
-                            error=f"{type(exc).__name__}: {exc}"[:500], kind=kind)
+        if kind == "tasks":  # one transaction, rolled back: nothing of the file is kept
+            result.stored = result.rejected = 0
+        store.finish_import(db, import_id, status="interrupted", read=result.read,
+                            stored=result.stored, rejected=result.rejected,
+                            error=_stopped_by(exc), kind=kind)
         raise
     status = "all rejected" if result.read and not result.stored else "ok"
     store.finish_import(
@@ -128,13 +133,17 @@ class AllRejected(FileRefused):
     """Nothing in the file could be stored; its rejected rows are kept."""
 
 
-def _import_rows(
-    db: Database, path: Path, kind: str, import_id: int, naive_tz: tzinfo,
+def _stopped_by(exc: BaseException) -> str:
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted (Ctrl-C)"
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+def _import_tasks(
+    db: Database, path: Path, result: ImportResult, import_id: int, naive_tz: tzinfo,
     fields: TaskFields, on_progress: ProgressFn | None,
-) -> ImportResult:
-    if kind != "tasks":
-        return _import_warehouse(db, path, kind, import_id, naive_tz, on_progress)
-    result = ImportResult(str(path), kind)
+) -> None:
+    kind = result.kind
     progress = Progress()
     good: list[tuple[int, dict[str, Any]]] = []
     rejects: list[dict[str, Any]] = []
@@ -164,19 +173,18 @@ def _import_rows(
     result.rejected += len(rejects)
     if on_progress:
         on_progress(progress.total, progress.total)
-    return result
 
 
 def _import_warehouse(
-    db: Database, path: Path, kind: str, import_id: int, naive_tz: tzinfo,
+    db: Database, path: Path, result: ImportResult, import_id: int, naive_tz: tzinfo,
     on_progress: ProgressFn | None,
-) -> ImportResult:
+) -> None:
     """Stream a warehouse file into its table, one transaction per ``WAREHOUSE_BATCH`` rows.
 
     A CSV goes through a plan made once from its header (value lists in, value lists
     out); JSON lines and unusual headers through ``warehouse_row``, record by record.
     """
-    result = ImportResult(str(path), kind)
+    kind = result.kind
     progress = Progress(total=path.stat().st_size)
     table = WAREHOUSE_TABLES[kind].table
     origin = f"file:{path.name}"
@@ -191,11 +199,12 @@ def _import_warehouse(
                 db.execute("DELETE FROM rejects WHERE file = ?", [str(path)])
                 first[0] = False
             if columns is None:
-                result.stored += store.upsert(db, table, good)
+                stored = store.upsert(db, table, good)
             else:
                 store.upsert_values(db, table, columns, good)
-                result.stored += len(good)
+                stored = len(good)
             store.add_rejects(db, import_id, rejects)
+        result.stored += stored  # counted once committed: an interrupted import's are true
         result.rejected += len(rejects)
         good.clear()
         rejects.clear()
@@ -256,7 +265,6 @@ def _import_warehouse(
     progress.done = progress.total
     if on_progress:
         on_progress(progress.total, progress.total)
-    return result
 
 
 def _csv_rows(path: Path, kind: str, progress: Progress) -> CsvRows | None:
