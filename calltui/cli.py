@@ -23,7 +23,7 @@ from sqlite_utils import Database
 
 from calltui import reports, store
 from calltui.config import Config, ConfigError, load_config
-from calltui.importer import FileRefused, import_file
+from calltui.importer import FileRefused, FileStopped, import_file
 from calltui.match import MatchSummary, run_match
 from calltui.models import Flag, MatchOptions, Status, window_problem
 from calltui.sf.keychain import SECRET_NAMES
@@ -189,6 +189,9 @@ def import_(ctx: Context, files: tuple[Path, ...], kind: str | None, source_tz: 
             try:
                 r = import_file(ctx.db, path, kind, naive_tz=tz,
                                 fields=ctx.config.task_fields, on_progress=advance)
+            except FileStopped as exc:  # the rows before the stop are stored: shown, matched
+                refused.append(str(exc))
+                r = exc.result
             except FileRefused as exc:
                 refused.append(str(exc))
                 continue

@@ -56,7 +56,8 @@ from calltui.sources.files import (
     sniff,
 )
 
-__all__ = ["AllRejected", "FileRefused", "ImportResult", "import_file", "store_tasks"]
+__all__ = ["AllRejected", "FileRefused", "FileStopped", "ImportResult", "import_file",
+           "store_tasks"]
 
 ProgressFn = Callable[[int, int], None]
 
@@ -70,6 +71,8 @@ class ImportResult:
     read: int = 0
     stored: int = 0
     rejected: int = 0
+    stopped: str | None = None
+    """Where and why reading stopped before the end of the file (cut short, unreadable)."""
 
 
 WAREHOUSE_BATCH = 5_000
@@ -119,9 +122,13 @@ def import_file(
         raise
     status = "all rejected" if result.read and not result.stored else "ok"
     store.finish_import(
-        db, import_id, status=status, read=result.read, stored=result.stored,
-        rejected=result.rejected, kind=kind,
+        db, import_id, status="stopped" if result.stopped else status, read=result.read,
+        stored=result.stored, rejected=result.rejected, error=result.stopped, kind=kind,
     )
+    if result.stopped:
+        stored = f"{result.stored:,} row{'' if result.stored == 1 else 's'} stored"
+        raise FileStopped(f"{path}: stopped at {result.stopped} ({stored}, "
+                          f"{result.rejected:,} rejected)", result)
     if status == "all rejected":
         first = store.page_rejects(db, limit=1, file=name)[0]
         raise AllRejected(f"{path}: every row was rejected ({result.rejected}); the first, "
@@ -131,6 +138,16 @@ def import_file(
 
 class AllRejected(FileRefused):
     """Nothing in the file could be stored; its rejected rows are kept."""
+
+
+class FileStopped(FileRefused):
+    """Reading stopped before the end of the file; the rows before are stored."""
+
+    status = "stopped"
+
+    def __init__(self, message: str, result: ImportResult) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 def _stopped_by(exc: BaseException) -> str:
@@ -153,7 +170,7 @@ def _import_tasks(
         try:
             row = _to_row(kind, record, naive_tz, fields)
         except RowError as exc:
-            rejects.append(_reject(path, record, kind, exc))
+            rejects.append(_reject(result, record, exc))
         else:
             good.append((record.line, row))
             saw_bizible = saw_bizible or "bizible_id_raw" in row
@@ -232,11 +249,11 @@ def _import_warehouse(
                             continue
                     try:
                         if isinstance(values, Record):
-                            raise RowError(values.problem or "unreadable row")
+                            raise _unreadable(values)
                         append(warehouse_values(plan, values, naive_tz, origin))
                     except RowError as exc:
-                        rejects.append(_reject(path, _csv_record(csv_rows.line, values,
-                                                                 plan.header), kind, exc))
+                        rejects.append(_reject(result, _csv_record(csv_rows.line, values,
+                                                                   plan.header), exc))
                     if len(good) + len(rejects) >= batch:
                         commit()
             finally:
@@ -250,10 +267,10 @@ def _import_warehouse(
                     result.read += 1
                     try:
                         if record.fields is None:
-                            raise RowError(record.problem or "unreadable row")
+                            raise _unreadable(record)
                         row_ = warehouse_row(kind, record.fields, naive_tz)
                     except RowError as exc:
-                        rejects.append(_reject(path, record, kind, exc))
+                        rejects.append(_reject(result, record, exc))
                     else:
                         row_["origin"] = origin
                         good.append(row_)
@@ -280,16 +297,23 @@ def _csv_record(line: int, values: list[str] | Record, header: tuple[str, ...]) 
 
 def _to_row(kind: str, record: Record, naive_tz: tzinfo, fields: TaskFields) -> dict[str, Any]:
     if record.fields is None:
-        raise RowError(record.problem or "unreadable row")
+        raise _unreadable(record)
     if kind == "tasks":
         return task_row(record.fields, fields, naive_tz)
     return warehouse_row(kind, record.fields, naive_tz)
 
 
-def _reject(path: Path, record: Record, kind: str, exc: RowError) -> dict[str, Any]:
+def _reject(result: ImportResult, record: Record, exc: RowError) -> dict[str, Any]:
+    """The rejects row for ``record``; a record where reading stopped says so in ``result``."""
+    if record.stops:
+        result.stopped = f"line {record.line}: {exc}"
     raw = record.raw if record.fields is None else json.dumps(record.fields, default=str)
-    return {"file": str(path), "line": record.line, "kind": kind, "reason": str(exc),
+    return {"file": result.file, "line": record.line, "kind": result.kind, "reason": str(exc),
             "column": exc.column, "raw": (raw or "")[:2000]}
+
+
+def _unreadable(record: Record) -> RowError:
+    return RowError(record.problem or "unreadable row", record.column)
 
 
 def _flush(

@@ -576,3 +576,17 @@ def test_ctrl_c_during_the_match_after_an_import_says_the_rows_are_kept(
         "error: interrupted during the match: the imported rows are kept; run `calltui match` "
         "to finish it")
     assert store.count_rows(store.open_db(db), "sessions") == 3
+
+
+def test_a_file_cut_short_is_shown_matched_and_exits_1(tmp_path: Path) -> None:
+    cut = tmp_path / "cut.csv"
+    cut.write_bytes(SAMPLE_SESSIONS.read_bytes()[:-40])
+    db = tmp_path / "c.db"
+    result = run(db, "import", str(SAMPLE_TASKS), str(cut))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"error: {cut}: stopped at line 4: the file ends in the middle of a row (9 fields, "
+        "header has 23): is it cut short? (2 rows stored, 1 rejected)")
+    assert f"│ sessions │ 3    │ 2      │ 1        │ {cut}" in result.stdout
+    assert "│ missing_bizible_id          │ 1     │" in result.stdout  # the match ran
+    assert store.count_rows(store.open_db(db), "sessions") == 2

@@ -11,7 +11,7 @@ import pytest
 from sqlite_utils import Database
 
 from calltui import store
-from calltui.importer import AllRejected, FileRefused, import_file
+from calltui.importer import AllRejected, FileRefused, FileStopped, import_file
 from calltui.match import run_match
 from calltui.records import TaskFields
 from tests.conftest import SAMPLE_SESSIONS, SAMPLE_TASKS
@@ -451,11 +451,21 @@ def test_truncated_gzip_keeps_committed_rows_and_says_where_it_stopped(
     data = gzip.compress(body.encode())
     path = tmp_path / "cut.csv.gz"
     path.write_bytes(data[: len(data) * 3 // 4])
-    result = import_file(db, path)
+    with pytest.raises(FileStopped) as stopped:
+        import_file(db, path)
+    result = stopped.value.result
     assert 0 < result.stored < 20_000
     [reject] = store.page_rejects(db)
     assert reject["line"] == result.stored + 2
-    assert reject["reason"].startswith("unreadable from this line on")
+    reason = ("unreadable from this line on (Compressed file ended before the end-of-stream "
+              "marker was reached); the rows before it are stored: fix the file and import it "
+              "again")
+    assert reject["reason"] == reason
+    assert str(stopped.value) == (f"{path}: stopped at line {reject['line']}: {reason} "
+                                  f"({result.stored:,} rows stored, 1 rejected)")
+    [log] = store.recent_imports(db, 1)
+    assert (log["status"], log["rows_stored"], log["error"]) == (
+        "stopped", result.stored, f"line {reject['line']}: {reason}")
     path.write_bytes(data)  # the whole file again: nothing doubled, nothing lost
     assert import_file(db, path).stored == 20_000
     assert store.count_rows(db, "sessions") == 20_000
