@@ -9,11 +9,13 @@ Transactions, and how "nothing from a refused file is stored" fits streaming:
   ``--kind`` that does not fit) by its header, before anything is written.
 * Warehouse files (sessions, page views, form submits; CSV, CSV.gz, JSON lines)
   can hold millions of rows: they are read as a stream and committed every
-  ``WAREHOUSE_BATCH`` rows, so memory stays flat. A file that breaks part-way
-  (a truncated gzip, bytes that are not UTF-8) keeps the batches before the
-  break, and a reject line says where it stopped; rows are upserted by ID, so
-  importing the file again, whole, is always safe. An interrupted import is the
-  same: run it again.
+  ``WAREHOUSE_BATCH`` rows, so memory stays flat. A file that stops part-way
+  (a truncated gzip, a CSV ending mid-row, a field over the csv limit) keeps the
+  rows before the stop, a reject line says where it stopped, and ``FileStopped``
+  (with the counts) says so to the caller; rows are upserted by ID, so importing
+  the file again, whole, is always safe. An interrupted import is the same: run
+  it again; its log row has the counts committed. A byte that is not UTF-8 only
+  rejects its row (``sources.text``).
 * Task files are refused when no row carries the BizibleId field, which is known
   only at the end, so a Task file is imported in one transaction (rows still go
   to SQLite batch by batch; only SQLite holds the uncommitted pages).
