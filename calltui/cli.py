@@ -23,7 +23,7 @@ from sqlite_utils import Database
 
 from calltui import reports, store
 from calltui.config import Config, ConfigError, load_config
-from calltui.importer import FileRefused, import_file
+from calltui.importer import FileRefused, FileStopped, import_file
 from calltui.match import MatchSummary, run_match
 from calltui.models import Flag, MatchOptions, Status, window_problem
 from calltui.sf.keychain import SECRET_NAMES
@@ -190,9 +190,15 @@ def import_(ctx: Context, files: tuple[Path, ...], kind: str | None, source_tz: 
             try:
                 r = import_file(ctx.db, path, kind, naive_tz=tz,
                                 fields=ctx.config.task_fields, on_progress=advance)
+            except FileStopped as exc:  # the rows before the stop are stored: shown, matched
+                refused.append(str(exc))
+                r = exc.result
             except FileRefused as exc:
                 refused.append(str(exc))
                 continue
+            except KeyboardInterrupt:
+                progress.stop()
+                fail(_import_interrupted(ctx.db, len(imported)), 130)
             finally:
                 progress.remove_task(bar)
             imported.append([r.kind, str(r.read), str(r.stored), str(r.rejected), r.file])
@@ -203,7 +209,11 @@ def import_(ctx: Context, files: tuple[Path, ...], kind: str | None, source_tz: 
         err.print("Rejected rows are kept with file, line and reason: "
                   "`calltui report rejects`, or the Sync & import log in the app.")
     if imported and not no_match:
-        summary = run_match(ctx.db, ctx.config.match, ctx.config.vendor_rules)
+        try:
+            summary = run_match(ctx.db, ctx.config.match, ctx.config.vendor_rules)
+        except KeyboardInterrupt:
+            fail("interrupted during the match: the imported rows are kept; run "
+                 "`calltui match` to finish it", 130)
         Console(highlight=False).print(_summary_table(summary, store.counts_by_flag(ctx.db)))
     if new_db and not imported and ctx.opened and store.is_empty(ctx.db, "rejects"):
         ctx.discard(new_folders)  # all refused, nothing kept: leave no empty database
@@ -227,6 +237,24 @@ def _print_imported(rows: list[list[str]]) -> None:
     print_fitted(console, fit_table(IMPORT_SHOWN, rows, console.width, title="Import",
                                     keep=IMPORT_KEEP), err,
                  "widen the terminal to see them")
+
+
+_ROWS_OF = {"tasks": "Tasks", "sessions": "sessions", "page-views": "page views",
+            "form-submits": "form submits"}
+
+
+def _import_interrupted(db: Database, files_done: int) -> str:
+    """What an import stopped by Ctrl-C kept, from its import log row (committed counts)."""
+    row = store.last_import(db) or {}
+    done = f"{files_done:,} file{'' if files_done == 1 else 's'} before it imported whole; "
+    if row.get("kind") == "tasks":
+        kept = "a Task file is stored whole or not at all, so none of its Tasks are kept"
+    else:
+        what = _ROWS_OF.get(str(row.get("kind")), "rows")
+        kept = (f"{row.get('rows_stored', 0):,} {what} stored and "
+                f"{row.get('rows_rejected', 0):,} rejected rows are kept")
+    return (f"interrupted while importing {row.get('file')}: {done if files_done else ''}"
+            f"{kept}; rows are upserted by ID, so run the same import again to finish it")
 
 
 def _summary_table(summary: MatchSummary, flags: dict[str, int]) -> Table:

@@ -9,11 +9,13 @@ Transactions, and how "nothing from a refused file is stored" fits streaming:
   ``--kind`` that does not fit) by its header, before anything is written.
 * Warehouse files (sessions, page views, form submits; CSV, CSV.gz, JSON lines)
   can hold millions of rows: they are read as a stream and committed every
-  ``WAREHOUSE_BATCH`` rows, so memory stays flat. A file that breaks part-way
-  (a truncated gzip, bytes that are not UTF-8) keeps the batches before the
-  break, and a reject line says where it stopped; rows are upserted by ID, so
-  importing the file again, whole, is always safe. An interrupted import is the
-  same: run it again.
+  ``WAREHOUSE_BATCH`` rows, so memory stays flat. A file that stops part-way
+  (a truncated gzip, a CSV ending mid-row, a field over the csv limit) keeps the
+  rows before the stop, a reject line says where it stopped, and ``FileStopped``
+  (with the counts) says so to the caller; rows are upserted by ID, so importing
+  the file again, whole, is always safe. An interrupted import is the same: run
+  it again; its log row has the counts committed. A byte that is not UTF-8 only
+  rejects its row (``sources.text``).
 * Task files are refused when no row carries the BizibleId field, which is known
   only at the end, so a Task file is imported in one transaction (rows still go
   to SQLite batch by batch; only SQLite holds the uncommitted pages).
@@ -56,7 +58,8 @@ from calltui.sources.files import (
     sniff,
 )
 
-__all__ = ["AllRejected", "FileRefused", "ImportResult", "import_file", "store_tasks"]
+__all__ = ["AllRejected", "FileRefused", "FileStopped", "ImportResult", "import_file",
+           "store_tasks"]
 
 ProgressFn = Callable[[int, int], None]
 
@@ -70,6 +73,8 @@ class ImportResult:
     read: int = 0
     stored: int = 0
     rejected: int = 0
+    stopped: str | None = None
+    """Where and why reading stopped before the end of the file (cut short, unreadable)."""
 
 
 WAREHOUSE_BATCH = 5_000
@@ -92,31 +97,40 @@ def import_file(
     name = str(path)
     naive_tz = canonical_zone(naive_tz)
     import_id = store.start_import(db, name, kind)
+    result = ImportResult(name, kind or "")  # its counts are the log's, even when stopped
     try:
         if kind:
             check_forced_kind(path, kind)
         else:
             kind = sniff(path)
+        result.kind = kind
         if kind == "tasks":
             with db.atomic():
                 db.execute("DELETE FROM rejects WHERE file = ?", [name])
-                result = _import_rows(db, path, kind, import_id, naive_tz, fields, on_progress)
+                _import_tasks(db, path, result, import_id, naive_tz, fields, on_progress)
         else:
-            result = _import_rows(db, path, kind, import_id, naive_tz, fields, on_progress)
+            _import_warehouse(db, path, result, import_id, naive_tz, on_progress)
     except FileRefused as exc:
         store.finish_import(db, import_id, status=exc.status, error=str(exc), kind=kind)
         raise
     except BaseException as exc:  # Ctrl-C, a full disk: committed batches stay, say so
         if db.conn.in_transaction:
             db.conn.rollback()
-        store.finish_import(db, import_id, status="interrupted",
-                            error=f"{type(exc).__name__}: {exc}"[:500], kind=kind)
+        if kind == "tasks":  # one transaction, rolled back: nothing of the file is kept
+            result.stored = result.rejected = 0
+        store.finish_import(db, import_id, status="interrupted", read=result.read,
+                            stored=result.stored, rejected=result.rejected,
+                            error=_stopped_by(exc), kind=kind)
         raise
     status = "all rejected" if result.read and not result.stored else "ok"
     store.finish_import(
-        db, import_id, status=status, read=result.read, stored=result.stored,
-        rejected=result.rejected, kind=kind,
+        db, import_id, status="stopped" if result.stopped else status, read=result.read,
+        stored=result.stored, rejected=result.rejected, error=result.stopped, kind=kind,
     )
+    if result.stopped:
+        stored = f"{result.stored:,} row{'' if result.stored == 1 else 's'} stored"
+        raise FileStopped(f"{path}: stopped at {result.stopped} ({stored}, "
+                          f"{result.rejected:,} rejected)", result)
     if status == "all rejected":
         first = store.page_rejects(db, limit=1, file=name)[0]
         raise AllRejected(f"{path}: every row was rejected ({result.rejected}); the first, "
@@ -128,23 +142,37 @@ class AllRejected(FileRefused):
     """Nothing in the file could be stored; its rejected rows are kept."""
 
 
-def _import_rows(
-    db: Database, path: Path, kind: str, import_id: int, naive_tz: tzinfo,
+class FileStopped(FileRefused):
+    """Reading stopped before the end of the file; the rows before are stored."""
+
+    status = "stopped"
+
+    def __init__(self, message: str, result: ImportResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+def _stopped_by(exc: BaseException) -> str:
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted (Ctrl-C)"
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+def _import_tasks(
+    db: Database, path: Path, result: ImportResult, import_id: int, naive_tz: tzinfo,
     fields: TaskFields, on_progress: ProgressFn | None,
-) -> ImportResult:
-    if kind != "tasks":
-        return _import_warehouse(db, path, kind, import_id, naive_tz, on_progress)
-    result = ImportResult(str(path), kind)
+) -> None:
+    kind = result.kind
     progress = Progress()
     good: list[tuple[int, dict[str, Any]]] = []
     rejects: list[dict[str, Any]] = []
     saw_bizible = False
-    for record in read_records(path, kind, progress):
+    for record in read_records(path, kind, progress, fields):
         result.read += 1
         try:
             row = _to_row(kind, record, naive_tz, fields)
         except RowError as exc:
-            rejects.append(_reject(path, record, kind, exc))
+            rejects.append(_reject(result, record, exc))
         else:
             good.append((record.line, row))
             saw_bizible = saw_bizible or "bizible_id_raw" in row
@@ -164,19 +192,18 @@ def _import_rows(
     result.rejected += len(rejects)
     if on_progress:
         on_progress(progress.total, progress.total)
-    return result
 
 
 def _import_warehouse(
-    db: Database, path: Path, kind: str, import_id: int, naive_tz: tzinfo,
+    db: Database, path: Path, result: ImportResult, import_id: int, naive_tz: tzinfo,
     on_progress: ProgressFn | None,
-) -> ImportResult:
+) -> None:
     """Stream a warehouse file into its table, one transaction per ``WAREHOUSE_BATCH`` rows.
 
     A CSV goes through a plan made once from its header (value lists in, value lists
     out); JSON lines and unusual headers through ``warehouse_row``, record by record.
     """
-    result = ImportResult(str(path), kind)
+    kind = result.kind
     progress = Progress(total=path.stat().st_size)
     table = WAREHOUSE_TABLES[kind].table
     origin = f"file:{path.name}"
@@ -191,11 +218,12 @@ def _import_warehouse(
                 db.execute("DELETE FROM rejects WHERE file = ?", [str(path)])
                 first[0] = False
             if columns is None:
-                result.stored += store.upsert(db, table, good)
+                stored = store.upsert(db, table, good)
             else:
                 store.upsert_values(db, table, columns, good)
-                result.stored += len(good)
+                stored = len(good)
             store.add_rejects(db, import_id, rejects)
+        result.stored += stored  # counted once committed: an interrupted import's are true
         result.rejected += len(rejects)
         good.clear()
         rejects.clear()
@@ -223,11 +251,11 @@ def _import_warehouse(
                             continue
                     try:
                         if isinstance(values, Record):
-                            raise RowError(values.problem or "unreadable row")
+                            raise _unreadable(values)
                         append(warehouse_values(plan, values, naive_tz, origin))
                     except RowError as exc:
-                        rejects.append(_reject(path, _csv_record(csv_rows.line, values,
-                                                                 plan.header), kind, exc))
+                        rejects.append(_reject(result, _csv_record(csv_rows.line, values,
+                                                                   plan.header), exc))
                     if len(good) + len(rejects) >= batch:
                         commit()
             finally:
@@ -241,10 +269,10 @@ def _import_warehouse(
                     result.read += 1
                     try:
                         if record.fields is None:
-                            raise RowError(record.problem or "unreadable row")
+                            raise _unreadable(record)
                         row_ = warehouse_row(kind, record.fields, naive_tz)
                     except RowError as exc:
-                        rejects.append(_reject(path, record, kind, exc))
+                        rejects.append(_reject(result, record, exc))
                     else:
                         row_["origin"] = origin
                         good.append(row_)
@@ -256,7 +284,6 @@ def _import_warehouse(
     progress.done = progress.total
     if on_progress:
         on_progress(progress.total, progress.total)
-    return result
 
 
 def _csv_rows(path: Path, kind: str, progress: Progress) -> CsvRows | None:
@@ -272,16 +299,23 @@ def _csv_record(line: int, values: list[str] | Record, header: tuple[str, ...]) 
 
 def _to_row(kind: str, record: Record, naive_tz: tzinfo, fields: TaskFields) -> dict[str, Any]:
     if record.fields is None:
-        raise RowError(record.problem or "unreadable row")
+        raise _unreadable(record)
     if kind == "tasks":
         return task_row(record.fields, fields, naive_tz)
     return warehouse_row(kind, record.fields, naive_tz)
 
 
-def _reject(path: Path, record: Record, kind: str, exc: RowError) -> dict[str, Any]:
+def _reject(result: ImportResult, record: Record, exc: RowError) -> dict[str, Any]:
+    """The rejects row for ``record``; a record where reading stopped says so in ``result``."""
+    if record.stops:
+        result.stopped = f"line {record.line}: {exc}"
     raw = record.raw if record.fields is None else json.dumps(record.fields, default=str)
-    return {"file": str(path), "line": record.line, "kind": kind, "reason": str(exc),
+    return {"file": result.file, "line": record.line, "kind": result.kind, "reason": str(exc),
             "column": exc.column, "raw": (raw or "")[:2000]}
+
+
+def _unreadable(record: Record) -> RowError:
+    return RowError(record.problem or "unreadable row", record.column)
 
 
 def _flush(

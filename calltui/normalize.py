@@ -77,7 +77,7 @@ def parse_ts(value: object, naive_tz: tzinfo = UTC) -> datetime:
             pass  # the general path below names the fault
     m = _TS.match(text)
     if not m:
-        raise ValueError(f"bad timestamp {value!r} ({_TS_EXPECTED})")
+        raise ValueError(f"bad timestamp {value!r} ({TS_EXPECTED})")
     year, month, day, hour, minute = (int(m.group(i)) for i in range(1, 6))
     second = int(m.group(6) or 0)
     micro = int((m.group(7) or "0")[:3].ljust(3, "0")) * 1000
@@ -94,7 +94,7 @@ def parse_ts(value: object, naive_tz: tzinfo = UTC) -> datetime:
     return (naive - offset).replace(tzinfo=UTC)
 
 
-_TS_EXPECTED = "expected a date and time, e.g. 2026-03-02 13:05:00 or 2026-03-02T13:05:00Z"
+TS_EXPECTED = "expected a date and time, e.g. 2026-03-02 13:05:00 or 2026-03-02T13:05:00Z"
 
 _UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Zulu", "Zulu", "Universal",
                         "Etc/Universal", "GMT", "Etc/GMT", "Etc/GMT0", "Etc/GMT+0", "Etc/GMT-0",

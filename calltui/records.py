@@ -21,6 +21,7 @@ from calltui.normalize import (
     DATE_OK,
     HEX32,
     SF_TS,
+    TS_EXPECTED,
     WAREHOUSE_TS,
     BizibleState,
     date_ok,
@@ -37,6 +38,7 @@ __all__ = [
     "RowError",
     "TaskFields",
     "derive_task",
+    "duplicated_columns",
     "task_row",
     "task_values",
     "task_values_plan",
@@ -157,6 +159,37 @@ def _call_time_columns(fields: TaskFields) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+def duplicated_columns(kind: str, names: Sequence[str], fields: TaskFields = TaskFields()
+                       ) -> list[list[int]]:
+    """The positions of the names that fill one column calltui reads, for each column
+    named more than once (``ID`` twice, or ``Id`` and ``ID``): the last would win unseen."""
+    positions: dict[str, list[int]] = {}
+    for position, name in enumerate(names):
+        column = _column_of(kind, name, fields)
+        if column is not None:
+            positions.setdefault(column, []).append(position)
+    return [group for group in positions.values() if len(group) > 1]
+
+
+def _column_of(kind: str, name: Any, fields: TaskFields) -> str | None:
+    if not isinstance(name, str):
+        return None
+    if kind == "tasks":
+        return _field_map(fields).get(name.lower())
+    known = WAREHOUSE_TABLES[kind].columns.get(header_key(name))
+    return None if known is None else known[0]
+
+
+def _refuse_duplicated_keys(kind: str, record: Mapping[str, Any], fields: TaskFields) -> None:
+    """``RowError`` for a record with two keys for one column (``ID`` and ``id``)."""
+    keys = list(record)
+    groups = duplicated_columns(kind, keys, fields)
+    if groups:
+        named = "; ".join(" and ".join(repr(keys[i]) for i in group) for group in groups)
+        raise RowError(f"fields {named} fill one column: calltui cannot tell which to read",
+                       column=", ".join(keys[group[0]] for group in groups))
+
+
 def task_row(
     record: Mapping[str, Any], fields: TaskFields = TaskFields(), naive_tz: tzinfo = UTC
 ) -> dict[str, Any]:
@@ -243,6 +276,13 @@ def _planned_row(record: Mapping[str, Any], plan: _Plan, naive_tz: tzinfo
     return row
 
 
+def _ts_value(value: Any, naive_tz: tzinfo) -> Any:
+    """The planned path's timestamp: text or null; anything else takes the long way."""
+    if value.__class__ is str or value is None:
+        return to_ts(value, naive_tz)
+    return _BAIL
+
+
 def _date_value(value: Any, naive_tz: tzinfo) -> Any:
     if value is None or value == "":
         return None
@@ -273,7 +313,7 @@ ASCII_DATE_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"  # an ActivityDate as stored
 _ASCII_DATE = re.compile(ASCII_DATE_PATTERN).fullmatch
 EXACT_INT = 2**53  # ints up to this size survive the float in int(float(value)) unchanged
 _CONVERTERS: dict[str, _Convert] = {
-    **{column: to_ts for column in TS_COLUMNS},  # to_ts("") is None, as the long way
+    **{column: _ts_value for column in TS_COLUMNS},  # to_ts("") is None, as the long way
     "activity_date": _date_value,
     "is_deleted": _bool_value,
     "call_duration_seconds": _int_value,
@@ -283,8 +323,10 @@ _CONVERTERS: dict[str, _Convert] = {
 def _task_row(record: Mapping[str, Any], fields: TaskFields, naive_tz: tzinfo
               ) -> dict[str, Any]:
     """``task_row`` the long way: any record, and the reason when it cannot be stored."""
+    _refuse_duplicated_keys("tasks", record, fields)
     fmap = _field_map(fields)
     row: dict[str, Any] = {}
+    errors: list[RowError] = []
     for key, value in record.items():
         column = fmap.get(key.lower())
         if column is None:
@@ -293,7 +335,9 @@ def _task_row(record: Mapping[str, Any], fields: TaskFields, naive_tz: tzinfo
             row[column] = _task_value(column, value, naive_tz)
         except RowError as exc:
             exc.column = key
-            raise
+            errors.append(exc)
+    if errors:
+        raise _all_of(errors)
     task_id = row.get("id")
     if is_blank(task_id):
         raise RowError("missing Id", column="Id")
@@ -302,12 +346,30 @@ def _task_row(record: Mapping[str, Any], fields: TaskFields, naive_tz: tzinfo
     return row
 
 
+def _all_of(errors: list[RowError]) -> RowError:
+    """One ``RowError`` naming every bad field of a record, so one fix is not followed
+    by another reject of the same row."""
+    if len(errors) == 1:
+        return errors[0]
+    return RowError("; ".join(map(str, errors)),
+                    column=", ".join(e.column for e in errors if e.column))
+
+
+def _timestamp(value: Any, naive_tz: tzinfo) -> str | None:
+    """A timestamp field's stored form (SPEC §3). A number is refused: no export calltui
+    reads writes one, and as epoch milliseconds 12345 would be a time in 1970."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError(f"a number ({value!r}) where a timestamp belongs ({TS_EXPECTED})")
+    return to_ts(value, naive_tz)
+
+
+
 def _task_value(column: str, value: Any, naive_tz: tzinfo) -> Any:
     if isinstance(value, str) and value == "":
         value = None
     try:
         if column in TS_COLUMNS:
-            return to_ts(value, naive_tz)
+            return _timestamp(value, naive_tz)
         if column == "activity_date":
             return parse_date(value)
         if column == "is_deleted":
@@ -762,15 +824,23 @@ def warehouse_values(plan: ValuesPlan, values: Sequence[str], naive_tz: tzinfo =
 
 def _warehouse_row(kind: str, record: Mapping[str, Any], naive_tz: tzinfo) -> dict[str, Any]:
     """``warehouse_row`` the long way: any record, and the reason when it cannot be stored."""
+    _refuse_duplicated_keys(kind, record, TaskFields())
     spec = WAREHOUSE_TABLES[kind]
     values = {header_key(k): v for k, v in record.items()}
     row: dict[str, Any] = {}
+    errors: list[RowError] = []
     for name, (column, kind_) in spec.columns.items():
         if name in values:
-            row[column] = _warehouse_value(name, kind_, values[name], naive_tz)
-    for name in spec.required:
-        if row.get(spec.columns[name][0]) is None:
-            raise RowError(f"{name.upper()} is empty", column=name.upper())
+            try:
+                row[column] = _warehouse_value(name, kind_, values[name], naive_tz)
+            except RowError as exc:
+                errors.append(exc)
+    bad = {exc.column for exc in errors}
+    errors += [RowError(f"{name.upper()} is empty", column=name.upper())
+               for name in spec.required
+               if row.get(spec.columns[name][0]) is None and name.upper() not in bad]
+    if errors:
+        raise _all_of(errors)
     return row
 
 
@@ -779,7 +849,7 @@ def _warehouse_value(name: str, kind: ColumnKind, value: Any, naive_tz: tzinfo) 
         value = None
     try:
         if kind == "ts":
-            return to_ts(value, naive_tz)
+            return _timestamp(value, naive_tz)
         if kind == "bool":
             return int(parse_bool(value))
     except ValueError as exc:

@@ -672,3 +672,85 @@ def test_fix_type_dry_run_at_80_columns_cuts_only_the_subject(matched_db: Path) 
     assert shown == ["task_id", "call_at", "vendor", "subject"] and left_out == []
     row = line_of(lines, "00T5g00000AbCdFAAV").split()
     assert row[:2] == ["00T5g00000AbCdFAAV", "2026-03-02T09:19:30.000Z"]
+
+
+def _interrupt_on_call(monkeypatch: pytest.MonkeyPatch, module: object, name: str,
+                       after: int) -> None:
+    """``module.name`` works ``after`` times, then raises KeyboardInterrupt (Ctrl-C)."""
+    real, calls = getattr(module, name), [0]
+
+    def step(*args: object, **kwargs: object) -> object:
+        calls[0] += 1
+        if calls[0] > after:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, step)
+
+
+def interrupted(db: Path, *args: str) -> str:
+    """The last line of a command stopped by Ctrl-C, which exits 130."""
+    result = run(db, *args)
+    assert result.exit_code == 130
+    return result.stderr.splitlines()[-1]
+
+
+def test_ctrl_c_during_an_import_says_what_is_kept_and_logs_the_true_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import calltui.importer as importer
+
+    monkeypatch.setattr(importer, "WAREHOUSE_BATCH", 2)
+    _interrupt_on_call(monkeypatch, store, "upsert_values", 2)
+    big = tmp_path / "big.csv"
+    big.write_text("ID,COOKIE_ID,EVENT_DATE\n" + "".join(
+        f"S{i},a3f9c2d417e84b0c9d1e5f6a7b8c9d0e,2026-03-02 12:00:00.000\n" for i in range(9)))
+    db = tmp_path / "c.db"
+    assert interrupted(db, "import", "--no-match", str(SAMPLE_TASKS), str(big)) == (
+        f"error: interrupted while importing {big}: 1 file before it imported whole; "
+        "4 sessions stored and 0 rejected rows are kept; rows are upserted by ID, so run the "
+        "same import again to finish it")
+    [log, _] = store.recent_imports(store.open_db(db))
+    assert (log["status"], log["rows_read"], log["rows_stored"], log["rows_rejected"],
+            log["error"]) == ("interrupted", 6, 4, 0, "interrupted (Ctrl-C)")
+    assert store.count_rows(store.open_db(db), "sessions") == 4
+
+
+def test_ctrl_c_during_a_task_import_says_none_of_its_tasks_are_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import calltui.importer as importer
+
+    _interrupt_on_call(monkeypatch, importer, "store_tasks", 0)
+    db = tmp_path / "c.db"
+    assert interrupted(db, "import", str(SAMPLE_TASKS)) == (
+        f"error: interrupted while importing {SAMPLE_TASKS}: a Task file is stored whole or "
+        "not at all, so none of its Tasks are kept; rows are upserted by ID, so run the same "
+        "import again to finish it")
+    [log] = store.recent_imports(store.open_db(db))
+    assert (log["status"], log["rows_read"], log["rows_stored"]) == ("interrupted", 4, 0)
+
+
+def test_ctrl_c_during_the_match_after_an_import_says_the_rows_are_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _interrupt_on_call(monkeypatch, cli_module, "run_match", 0)
+    db = tmp_path / "c.db"
+    assert interrupted(db, "import", str(SAMPLE_SESSIONS)) == (
+        "error: interrupted during the match: the imported rows are kept; run `calltui match` "
+        "to finish it")
+    assert store.count_rows(store.open_db(db), "sessions") == 3
+
+
+def test_a_file_cut_short_is_shown_matched_and_exits_1(tmp_path: Path) -> None:
+    cut = tmp_path / "cut.csv"
+    cut.write_bytes(SAMPLE_SESSIONS.read_bytes()[:-40])
+    db = tmp_path / "c.db"
+    result = run(db, "import", str(SAMPLE_TASKS), str(cut))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"error: {cut}: stopped at line 4: the file ends in the middle of a row (9 fields, "
+        "header has 23): is it cut short? (2 rows stored, 1 rejected)")
+    assert f"│ sessions │    3 │      2 │        1 │ {cut} " in result.stdout
+    assert "│ missing_bizible_id          │ 1     │" in result.stdout  # the match ran
+    assert store.count_rows(store.open_db(db), "sessions") == 2

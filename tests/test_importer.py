@@ -11,8 +11,9 @@ import pytest
 from sqlite_utils import Database
 
 from calltui import store
-from calltui.importer import AllRejected, FileRefused, import_file
+from calltui.importer import AllRejected, FileRefused, FileStopped, import_file
 from calltui.match import run_match
+from calltui.records import TaskFields
 from tests.conftest import SAMPLE_SESSIONS, SAMPLE_TASKS
 
 EXPECTED = {  # shared/samples/README.md
@@ -450,11 +451,21 @@ def test_truncated_gzip_keeps_committed_rows_and_says_where_it_stopped(
     data = gzip.compress(body.encode())
     path = tmp_path / "cut.csv.gz"
     path.write_bytes(data[: len(data) * 3 // 4])
-    result = import_file(db, path)
+    with pytest.raises(FileStopped) as stopped:
+        import_file(db, path)
+    result = stopped.value.result
     assert 0 < result.stored < 20_000
     [reject] = store.page_rejects(db)
     assert reject["line"] == result.stored + 2
-    assert reject["reason"].startswith("unreadable from this line on")
+    reason = ("unreadable from this line on (Compressed file ended before the end-of-stream "
+              "marker was reached); the rows before it are stored: fix the file and import it "
+              "again")
+    assert reject["reason"] == reason
+    assert str(stopped.value) == (f"{path}: stopped at line {reject['line']}: {reason} "
+                                  f"({result.stored:,} rows stored, 1 rejected)")
+    [log] = store.recent_imports(db, 1)
+    assert (log["status"], log["rows_stored"], log["error"]) == (
+        "stopped", result.stored, f"line {reject['line']}: {reason}")
     path.write_bytes(data)  # the whole file again: nothing doubled, nothing lost
     assert import_file(db, path).stored == 20_000
     assert store.count_rows(db, "sessions") == 20_000
@@ -529,3 +540,122 @@ def test_a_warehouse_file_is_stored_with_fewer_collections(db: Database) -> None
         gc.get_threshold()))
     assert seen[0] == (max(saved[0], heap.YOUNG_OBJECTS), *saved[1:])  # while it stores
     assert gc.get_threshold() == saved
+
+
+# --- a column given twice ---------------------------------------------------------------
+
+TASK_CSV_HEADER = "Id,Type,CreatedDate,bizible2__BizibleId__c"
+TASK_CSV_ROW = f"00T5g00000AbCdEAAV,Call,2026-03-02T13:05:00.000Z,{COOKIE}"
+
+
+@pytest.mark.parametrize(("header", "extra", "named"), [
+    (SESSION_HEADER, ",ID", "duplicated column ID (columns 1 and 7)"),
+    (SESSION_HEADER, ",cookie id", "duplicated column COOKIE_ID (columns 2 and 7)"),
+    (SESSION_HEADER, ",Id,Channel",
+     "duplicated columns ID (columns 1 and 7), CHANNEL (columns 4 and 8)"),
+    (TASK_CSV_HEADER, ",ID", "duplicated column Id (columns 1 and 5)"),
+    (TASK_CSV_HEADER, ",BIZIBLE2__BIZIBLEID__C",
+     "duplicated column bizible2__BizibleId__c (columns 4 and 5)"),
+])
+def test_a_column_given_twice_refuses_the_file_and_stores_nothing(
+    db: Database, tmp_path: Path, header: str, extra: str, named: str
+) -> None:
+    import_file(db, SAMPLE_TASKS)
+    import_file(db, SAMPLE_SESSIONS)
+    before = snapshot(db)
+    row = TASK_CSV_ROW if header == TASK_CSV_HEADER else f"S9,{COOKIE},2026-03-02 12:00,,,false"
+    values = ",x" * extra.count(",")
+    path = write(tmp_path / "dup.csv", f"{header}{extra}\n{row}{values}\n")
+    with pytest.raises(FileRefused) as refused:
+        import_file(db, path)
+    assert str(refused.value) == (f"{path}: {named}: calltui cannot tell which to read; "
+                                  "remove the extra one and import again")
+    assert snapshot(db) == before
+
+
+def test_the_configured_bizible_field_given_twice_is_refused(db: Database,
+                                                             tmp_path: Path) -> None:
+    fields = TaskFields(bizible_id="Cookie__c")
+    path = write(tmp_path / "dup.csv", f"Id,CreatedDate,Cookie__c,COOKIE__C\n"
+                 f"00T5g00000AbCdEAAV,2026-03-02T13:05:00.000Z,{COOKIE},x\n")
+    with pytest.raises(FileRefused, match=r"duplicated column Cookie__c \(columns 3 and 4\)"):
+        import_file(db, path, fields=fields)
+    assert store.count_rows(db, "tasks") == 0
+
+
+def test_a_column_calltui_does_not_read_may_be_given_twice(db: Database,
+                                                           tmp_path: Path) -> None:
+    path = write(tmp_path / "notes.csv", f"{SESSION_HEADER},NOTE,note\n"
+                 f"S1,{COOKIE},2026-03-02 12:00,,,false,a,b\n")
+    assert import_file(db, path).stored == 1
+
+
+def test_json_records_with_two_keys_for_one_column_are_rejected(db: Database,
+                                                                tmp_path: Path) -> None:
+    sessions = write(tmp_path / "s.jsonl", json.dumps(
+        {"ID": "S1", "id": "S2", "COOKIE_ID": COOKIE, "EVENT_DATE": "2026-03-02 12:00"}) + "\n"
+        + json.dumps({"ID": "S3", "COOKIE_ID": COOKIE, "EVENT_DATE": "2026-03-02 12:00"}) + "\n")
+    assert import_file(db, sessions).stored == 1
+    task = {**sample_records()[0], "ID": "00T5g00000AbCdXAAV"}
+    tasks = write(tmp_path / "t.json", json.dumps([task, sample_records()[1]]))
+    assert import_file(db, tasks).stored == 1
+    assert [(r["file"], r["line"], r["column"], r["reason"])
+            for r in store.page_rejects(db)] == [
+        (str(sessions), 1, "ID", "fields 'ID' and 'id' fill one column: calltui cannot tell "
+         "which to read"),
+        (str(tasks), 1, "Id", "fields 'Id' and 'ID' fill one column: calltui cannot tell "
+         "which to read"),
+    ]
+    assert db.table("sessions").count == 1
+
+
+# --- a number where a timestamp belongs; every bad field named ---------------------------
+
+NUMBER_REASON = ("a number (12345) where a timestamp belongs (expected a date and time, e.g. "
+                 "2026-03-02 13:05:00 or 2026-03-02T13:05:00Z)")
+JUNK_REASON = ("bad timestamp 'junk' (expected a date and time, e.g. 2026-03-02 13:05:00 or "
+               "2026-03-02T13:05:00Z)")
+
+
+@pytest.mark.parametrize("number", [12345, 12345.0])
+def test_a_number_for_a_task_time_is_rejected_and_the_stored_time_kept(
+    db: Database, tmp_path: Path, number: float
+) -> None:
+    import_file(db, SAMPLE_TASKS)
+    before = db.table("tasks").get("00T5g00000AbCdEAAV")
+    records = sample_records()
+    records[0]["CreatedDate"] = number
+    result = import_file(db, write(tmp_path / "t.json", json.dumps(records)))
+    assert (result.stored, result.rejected) == (3, 1)
+    [reject] = store.page_rejects(db)
+    assert (reject["line"], reject["column"], reject["reason"]) == (
+        1, "CreatedDate", "created_date: " + NUMBER_REASON.replace("12345", repr(number)))
+    assert db.table("tasks").get("00T5g00000AbCdEAAV") == before
+
+
+def test_a_number_for_a_session_start_is_rejected(db: Database, tmp_path: Path) -> None:
+    path = write(tmp_path / "s.jsonl", json.dumps(
+        {"ID": "S1", "COOKIE_ID": COOKIE, "EVENT_DATE": 12345}) + "\n" + json.dumps(
+        {"ID": "S2", "COOKIE_ID": COOKIE, "EVENT_DATE": "2026-03-02 12:00"}) + "\n")
+    assert import_file(db, path).stored == 1
+    [reject] = store.page_rejects(db)
+    assert (reject["line"], reject["column"], reject["reason"]) == (
+        1, "EVENT_DATE", "EVENT_DATE: " + NUMBER_REASON)
+
+
+def test_every_bad_field_of_a_row_is_named(db: Database, tmp_path: Path) -> None:
+    records = sample_records()
+    records[0].update(CreatedDate="junk", CompletedDateTime=12345)
+    tasks = write(tmp_path / "t.json", json.dumps(records))
+    sessions = write(tmp_path / "s.csv", f"{SESSION_HEADER},MODIFIED_DATE\n"
+                     f"S1,undefined,junk,,,maybe,12345\nS2,{COOKIE},2026-03-02 12:00,,,,\n")
+    import_file(db, tasks)
+    import_file(db, sessions)
+    assert [(r["column"], r["reason"]) for r in store.page_rejects(db)] == [
+        ("COOKIE_ID, EVENT_DATE, IS_DELETED, MODIFIED_DATE",
+         "COOKIE_ID is a placeholder ('undefined'); EVENT_DATE: " + JUNK_REASON
+         + "; IS_DELETED: bad boolean 'maybe'; MODIFIED_DATE: bad timestamp '12345' "
+         "(expected a date and time, e.g. 2026-03-02 13:05:00 or 2026-03-02T13:05:00Z)"),
+        ("CreatedDate, CompletedDateTime",
+         f"created_date: {JUNK_REASON}; completed_datetime: {NUMBER_REASON}"),
+    ]

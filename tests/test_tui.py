@@ -743,6 +743,21 @@ async def test_import_files_from_the_app_runs_to_completion(db_path: Path) -> No
         assert "sf_tasks_page.json: 4 stored" in message and "Matched 1 of 4" in message
 
 
+async def test_a_file_cut_short_is_matched_on_what_was_stored(db_path: Path,
+                                                             tmp_path: Path) -> None:
+    cut = tmp_path / "cut.csv"
+    cut.write_bytes((DATA / "biz_sessions.csv").read_bytes()[:-40])
+    app = CalltuiApp(db_path, Config())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("i")
+        await pilot.pause()
+        app.screen.query_one(Input).value = f"{DATA / 'sf_tasks_page.json'} {cut}"
+        await pilot.press("enter")
+        await _settle(app, pilot)
+        message = _last_message(app)
+        assert "cut.csv: 2 stored, 1 rejected" in message and "Matched 1 of 4" in message
+
+
 async def test_a_missing_path_is_said_in_the_import_dialog_which_stays_open(
         sample_db: Path, tmp_path: Path) -> None:
     app = CalltuiApp(sample_db, Config())

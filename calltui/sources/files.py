@@ -17,7 +17,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
 
-from calltui.records import TASK_FIELDS, WAREHOUSE_TABLES, header_key
+from calltui.records import (
+    TASK_FIELDS,
+    WAREHOUSE_TABLES,
+    TaskFields,
+    duplicated_columns,
+    header_key,
+)
+from calltui.sources.text import (
+    ERRORS,
+    bad_bytes,
+    encoding_of,
+    encoding_problem,
+    not_utf8,
+    printable,
+)
 
 __all__ = ["KINDS", "FileRefused", "Record", "expand_inputs", "read_records", "sniff"]
 
@@ -30,7 +44,8 @@ _WAREHOUSE_MARKERS = frozenset({
 })
 _SNIFF_BYTES = 64 * 1024
 
-csv.field_size_limit(16 * 1024 * 1024)
+FIELD_LIMIT = 16 * 1024 * 1024
+csv.field_size_limit(FIELD_LIMIT)
 
 
 class FileRefused(Exception):
@@ -48,6 +63,10 @@ class Record:
     fields: dict[str, Any] | None
     problem: str | None = None
     raw: str | None = None
+    column: str | None = None
+    """The field at fault, when there is one."""
+    stops: bool = False
+    """Reading stopped here: the file is cut short, or the rest cannot be read."""
 
 
 @dataclass
@@ -68,15 +87,28 @@ def _open_binary(path: Path) -> tuple[IO[bytes], IO[bytes]]:
     return raw, raw
 
 
-def _head(path: Path) -> str:
+def _open_text(path: Path, newline: str | None = None) -> tuple[IO[str], IO[bytes]]:
+    """The file as text in its encoding (``text.encoding_of``), bytes that are not in it
+    marked, and the raw handle for progress."""
+    stream, raw = _open_binary(path)
+    encoding = encoding_of(stream.read(4))
+    stream.seek(0)
+    return io.TextIOWrapper(stream, encoding=encoding, errors=ERRORS, newline=newline), raw
+
+
+def _head_bytes(path: Path) -> bytes:
     stream, raw = _open_binary(path)
     try:
-        data = stream.read(_SNIFF_BYTES)
+        return stream.read(_SNIFF_BYTES)
     except (OSError, EOFError) as exc:
         raise FileRefused(f"{path}: cannot read ({exc})") from None
     finally:
         raw.close()
-    return data.decode("utf-8-sig", errors="replace")
+
+
+def _head(path: Path) -> str:
+    data = _head_bytes(path)
+    return data.decode(encoding_of(data), errors="replace")
 
 
 def is_json(path: Path) -> bool:
@@ -90,9 +122,15 @@ def check_readable(path: Path) -> str:
         raise FileRefused(f"{path}: no such file")
     if path.is_dir():
         raise FileRefused(f"{path}: is a directory")
-    head = _head(path)
+    data = _head_bytes(path)
+    encoding = encoding_of(data)
+    head = data.decode(encoding, errors="replace")
     if not head.strip():
         raise FileRefused(f"{path}: empty file")
+    problem = encoding_problem(data) if encoding == "utf-8-sig" else None
+    if problem:
+        raise FileRefused(f"{path}: not UTF-8: {problem}; save it as UTF-8 (in Excel: "
+                          "Save As, CSV UTF-8) and import it again")
     return head
 
 
@@ -128,8 +166,9 @@ def _sniff_json(path: Path, text: str) -> str:
 
 
 def _sniff_csv_header(path: Path, head: str) -> str:
+    first = head.split("\n", 1)[0]
     try:
-        header = next(csv.reader(io.StringIO(head.split("\n", 1)[0])))
+        header = next(csv.reader(io.StringIO(first), delimiter=delimiter_of(first)))
     except (StopIteration, csv.Error):
         raise FileRefused(f"{path}: not a CSV or JSON file calltui reads") from None
     return _kind_from_keys(path, {header_key(h) for h in header})
@@ -164,6 +203,25 @@ def check_columns(path: Path, kind: str, keys: set[str]) -> None:
         missing = [c.upper() for c in WAREHOUSE_TABLES[kind].required if c not in keys]
     if missing:
         raise FileRefused(f"{path}: missing required column {', '.join(missing)} for {kind}")
+
+
+def check_duplicates(path: Path, kind: str, header: list[str], fields: TaskFields) -> None:
+    """Refuse a header that names a column calltui reads twice: the last would win unseen
+    (a second ``ID`` column gave every row the same ID)."""
+    groups = duplicated_columns(kind, header, fields)
+    if not groups:
+        return
+    named = ", ".join(
+        f"{header[group[0]].strip()} (columns {' and '.join(str(i + 1) for i in group)})"
+        for group in groups)
+    raise FileRefused(f"{path}: duplicated column{'s' if len(groups) > 1 else ''} {named}: "
+                      "calltui cannot tell which to read; remove the extra one and import again")
+
+
+def delimiter_of(header: str) -> str:
+    """A comma, or the tab of Excel's "Unicode Text" (or the semicolon of a European
+    Excel) when the header line holds more of those than of commas."""
+    return max(",\t;", key=lambda c: (header.count(c), c == ","))
 
 
 _GLOB_CHARS = frozenset("*?[")
@@ -218,15 +276,17 @@ def _folder_files(paths: list[Path]) -> tuple[list[Path], list[Path], list[Path]
     return found, hidden, folders
 
 
-def read_records(path: Path, kind: str, progress: Progress | None = None) -> Iterator[Record]:
-    """Yield the records of ``path`` read as ``kind``; a bad line is a Record with a problem."""
+def read_records(path: Path, kind: str, progress: Progress | None = None,
+                 fields: TaskFields = TaskFields()) -> Iterator[Record]:
+    """Yield the records of ``path`` read as ``kind``; a bad line is a Record with a problem.
+    ``fields``: the Task fields configured (a second column for one of them is refused)."""
     progress = progress or Progress()
     progress.total = path.stat().st_size
     head = _head(path).lstrip()
     if not head:
         raise FileRefused(f"{path}: empty file")
     if head[0] not in "[{":
-        yield from _read_csv(path, kind, progress)
+        yield from _read_csv(path, kind, progress, fields)
     elif kind == "tasks" and not _is_json_lines(head):
         yield from _read_task_json(path, progress)
     else:
@@ -247,24 +307,33 @@ class CsvRows:
     fields, or a ``Record`` saying why the row is unreadable. The header is checked for the
     kind's required columns on opening (``FileRefused`` before anything is read)."""
 
-    def __init__(self, path: Path, kind: str, progress: Progress) -> None:
+    def __init__(self, path: Path, kind: str, progress: Progress,
+                 fields: TaskFields = TaskFields()) -> None:
         self.path, self.progress = path, progress
-        stream, self._raw = _open_binary(path)
-        self._text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-        self._reader = csv.reader(self._text)
+        delimiter = delimiter_of(_head(path).split("\n", 1)[0])
+        self._text, self._raw = _open_text(path, newline="")
+        self._reader = csv.reader(self._text, delimiter=delimiter)
+        self._marked = bad_bytes()  # bytes not UTF-8 decoded so far and found in a row
         try:
             self.header: list[str] = next(self._reader)
         except StopIteration:
             self.close()
             raise FileRefused(f"{path}: empty file") from None
-        except (csv.Error, UnicodeDecodeError, EOFError, OSError) as exc:
+        except (csv.Error, EOFError, OSError) as exc:
             self.close()
             raise FileRefused(f"{path}: cannot read the header ({exc})") from None
         try:
-            check_columns(path, kind, {header_key(h) for h in self.header})
+            self._check_header(kind, fields)
         except FileRefused:
             self.close()
             raise
+
+    def _check_header(self, kind: str, fields: TaskFields) -> None:
+        found = not_utf8(self.header, ())
+        if found:
+            raise FileRefused(f"{self.path}: the header is {found[1]}")
+        check_columns(self.path, kind, {header_key(h) for h in self.header})
+        check_duplicates(self.path, kind, self.header, fields)
 
     def close(self) -> None:
         self._text.close()
@@ -278,30 +347,81 @@ class CsvRows:
         width = len(self.header)
         start = reader.line_num + 1
         count = 0
+        short: Record | None = None  # a row too short, held back: the last one is a cut
         while True:
             try:
                 values = next(reader)
             except StopIteration:
                 break
-            except (csv.Error, UnicodeDecodeError, EOFError, OSError) as exc:
+            except (csv.Error, EOFError, OSError) as exc:
                 progress.done = raw.tell()
                 self.line = start
-                yield Record(start, None, f"unreadable from this line on ({exc}); "
-                             "the rows before it are stored: fix the file and import it again")
-                break
+                if short:
+                    yield short
+                yield Record(start, None, self._stop_reason(exc), stops=True)
+                return
             self.line, start = start, reader.line_num + 1
             count += 1
             if not count & 1023:
                 progress.done = raw.tell()
+            if short:
+                yield short
+                short = None
+            if bad_bytes() != self._marked:  # a byte not UTF-8 is in this row or a later one
+                found = not_utf8(values, self.header)
+                if found:
+                    self._marked += found[0]
+                    yield Record(self.line, None, found[1], printable(",".join(values)),
+                                 column=found[2])
+                    continue
             if len(values) != width:
                 if not values or values == [""]:
                     continue
-                yield Record(self.line, None, _width_reason(values, width, self.line,
-                                                             reader.line_num),
-                             ",".join(values))
+                record = Record(self.line, None, _width_reason(values, width, self.line,
+                                                               reader.line_num),
+                                ",".join(values))
+                if len(values) < width:
+                    short = record
+                else:
+                    yield record
                 continue
             yield values
         progress.done = raw.tell()
+        if short and _ends_mid_line(self._raw, self._text):
+            short.problem = (f"the file ends in the middle of a row ({short.problem}): "
+                             "is it cut short?")
+            short.stops = True
+        if short:
+            yield short
+
+    def _stop_reason(self, exc: Exception) -> str:
+        if "field larger than field limit" in str(exc):
+            lines = _lines_left(self._text)
+            return (f"a field longer than {FIELD_LIMIT // 2**20} MB, the most calltui reads; "
+                    f"reading stopped here and the {lines:,} lines after it were not read: "
+                    "shorten that field and import the file again")
+        return (f"unreadable from this line on ({exc}); the rows before it are stored: "
+                "fix the file and import it again")
+
+
+def _ends_mid_line(raw: IO[bytes], text: IO[str]) -> bool:
+    """Whether the file ends without a line break (a gzip's content is not looked at:
+    a gzip cut short stops at its end marker)."""
+    if text.buffer is not raw:  # type: ignore[attr-defined]
+        return False
+    raw.seek(-min(2, raw.tell()), io.SEEK_END)
+    return not raw.read().rstrip(b"\x00").endswith((b"\n", b"\r"))
+
+
+def _lines_left(text: IO[str]) -> int:
+    """How many lines are left in ``text`` (0 when the rest cannot be read either)."""
+    count = 0
+    try:
+        for chunk in iter(lambda: text.read(1 << 20), ""):
+            count += chunk.count("\n")
+    except (EOFError, OSError):
+        pass
+    return count
 
 
 def _width_reason(values: list[str], width: int, first: int, last: int) -> str:
@@ -313,8 +433,9 @@ def _width_reason(values: list[str], width: int, first: int, last: int) -> str:
     return reason
 
 
-def _read_csv(path: Path, kind: str, progress: Progress) -> Iterator[Record]:
-    rows = CsvRows(path, kind, progress)
+def _read_csv(path: Path, kind: str, progress: Progress, fields: TaskFields
+              ) -> Iterator[Record]:
+    rows = CsvRows(path, kind, progress, fields)
     header = rows.header
     try:
         for values in rows:
@@ -327,11 +448,17 @@ def _read_csv(path: Path, kind: str, progress: Progress) -> Iterator[Record]:
 
 
 def _read_json_lines(path: Path, progress: Progress) -> Iterator[Record]:
-    stream, raw = _open_binary(path)
-    with raw, io.TextIOWrapper(stream, encoding="utf-8-sig") as text:
+    text, raw = _open_text(path)
+    marked = bad_bytes()
+    with raw, text:
         for number, line in enumerate(text, start=1):
             progress.done = raw.tell()
             if not line.strip():
+                continue
+            found = not_utf8((line,), ()) if bad_bytes() != marked else None
+            if found:
+                marked += found[0]
+                yield Record(number, None, found[1], printable(line[:500]))
                 continue
             try:
                 value = json.loads(line)
@@ -348,16 +475,16 @@ def _read_json_lines(path: Path, progress: Progress) -> Iterator[Record]:
 
 
 def _read_task_json(path: Path, progress: Progress) -> Iterator[Record]:
-    stream, raw = _open_binary(path)
-    with raw:
+    text, raw = _open_text(path)
+    with raw, text:
         try:
-            data = json.load(io.TextIOWrapper(stream, encoding="utf-8-sig"))
+            data = json.loads(_clean_text(path, text))
         except json.JSONDecodeError as exc:
             raise FileRefused(
                 f"{path}: not valid JSON (truncated?) at line {exc.lineno} column {exc.colno}: "
                 f"{exc.msg}"
             ) from None
-        except (UnicodeDecodeError, EOFError, OSError) as exc:
+        except (EOFError, OSError) as exc:
             raise FileRefused(f"{path}: cannot read ({exc})") from None
         except RecursionError:
             raise FileRefused(f"{path}: JSON nested too deeply to be a Salesforce export") \
@@ -368,6 +495,18 @@ def _read_task_json(path: Path, progress: Progress) -> Iterator[Record]:
             yield Record(number, record)
         else:
             yield Record(number, None, "not a JSON object", json.dumps(record)[:500])
+
+
+def _clean_text(path: Path, text: IO[str]) -> str:
+    """All of ``text``; ``FileRefused`` naming the line of a byte that is not UTF-8 (a Task
+    file is stored whole or not at all)."""
+    marked, body = bad_bytes(), text.read()
+    if bad_bytes() != marked:
+        for number, line in enumerate(body.splitlines(), start=1):
+            found = not_utf8((line,), ())
+            if found:
+                raise FileRefused(f"{path}: line {number} is {found[1]}")
+    return body
 
 
 def _task_records(path: Path, data: Any) -> list[Any]:

@@ -28,7 +28,7 @@ from textual.worker import get_current_worker
 
 from calltui import fixtype, store
 from calltui.config import Config
-from calltui.importer import FileRefused, import_file
+from calltui.importer import FileRefused, FileStopped, import_file
 from calltui.match import MatchSummary, live_calls, run_match
 from calltui.sf.auth import AuthError
 from calltui.sync import SyncOptions, options_from_config, run_sync
@@ -351,6 +351,9 @@ class CalltuiApp(App[None]):
                                     on_progress=report)
                 except Cancelled:
                     raise
+                except FileStopped as exc:  # the rows before the stop are stored: matched
+                    refused.append(one_line(exc))
+                    r = exc.result
                 except FileRefused as exc:
                     refused.append(one_line(exc))
                     continue
