@@ -916,6 +916,8 @@ def main() -> None:
     except KeyboardInterrupt:
         fail("interrupted", 130)
     except sqlite3.OperationalError as exc:
+        if os.environ.get("CALLTUI_DEBUG"):
+            raise
         if "locked" not in str(exc) and "busy" not in str(exc):
             fail(f"the database answered: {exc}")
         fail("another calltui is writing to this database and did not finish in time; "

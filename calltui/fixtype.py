@@ -126,7 +126,7 @@ def _write(client: Client, db: Database, changes: list[tuple[str, Any]], result:
                 errors = answer.get("errors") or [{}]
                 result.failed.append((task_id, str(errors[0].get("statusCode", "")),
                                       str(errors[0].get("message", ""))))
-        with db.atomic():
+        with store.atomic(db):
             db.conn.executemany("UPDATE tasks SET type = :type WHERE id = :id", written)
         done += len(chunk)
         if on_progress is not None:

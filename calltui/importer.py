@@ -105,7 +105,7 @@ def import_file(
             kind = sniff(path)
         result.kind = kind
         if kind == "tasks":
-            with db.atomic():
+            with store.atomic(db):
                 db.execute("DELETE FROM rejects WHERE file = ?", [name])
                 _import_tasks(db, path, result, import_id, naive_tz, fields, on_progress)
         else:
@@ -213,7 +213,7 @@ def _import_warehouse(
     first = [True]
 
     def commit() -> None:
-        with db.atomic():
+        with store.atomic(db):
             if first[0]:  # the file's earlier rejects are replaced, never doubled
                 db.execute("DELETE FROM rejects WHERE file = ?", [str(path)])
                 first[0] = False

@@ -209,7 +209,7 @@ def _commit(db: Database, options: MatchOptions, started: str, changes_upto: int
     The match run's ``calls`` are all the stored outcomes after it (what the screens
     show), ``recomputed`` those this run computed.
     """
-    with db.atomic():
+    with store.atomic(db):
         store.swap_in_staged(db, scoped)
         store.clear_changes(db, changes_upto)
         calls = store.count_rows(db, "call_outcomes") if scoped else computed

@@ -303,6 +303,8 @@ def open_db(path: str | Path) -> Database:
     try:
         _check_ours(db, path)
         db.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
+        # implicit transactions (sqlite-utils' writes outside atomic) take the lock first too
+        db.conn.isolation_level = "IMMEDIATE"
         db.execute("PRAGMA cache_size = -65536")  # 64 MB: index pages stay cached on big writes
         db.enable_wal()
         db.execute("PRAGMA synchronous = NORMAL")
@@ -346,6 +348,33 @@ def now_ts() -> str:
 
 
 # --- writes -----------------------------------------------------------------
+
+
+@contextmanager
+def atomic(db: Database) -> Iterator[Database]:
+    """A write transaction that takes SQLite's write lock when it begins.
+
+    sqlite-utils' ``db.atomic()`` begins a deferred transaction. One that reads before
+    it writes fails at once with "database is locked" when another calltui has written
+    since the read began: SQLite cannot wait for a snapshot that is already stale, so
+    ``busy_timeout`` is never used. ``BEGIN IMMEDIATE`` takes the lock first, and a
+    second writer waits its turn instead. Nested, it is a savepoint, as in sqlite-utils.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.rollback()  # a no-op when the error already ended the transaction
+        raise
+    try:
+        db.conn.execute("COMMIT")
+    except BaseException:
+        db.rollback()
+        raise
 
 
 def upsert(db: Database, table: str, rows: Iterable[dict[str, Any]]) -> int:
@@ -412,7 +441,7 @@ def set_indexes_aside(db: Database, table: str) -> None:
     """Drop ``table``'s secondary indexes and its change triggers for a bulk load into it,
     remembering them in ``pending_indexes`` in the same transaction; ``restore_indexes``
     builds them again. While triggers are set aside every match is a full one."""
-    with db.atomic():
+    with atomic(db):
         for name, sql, type_ in db.execute(
             "SELECT name, sql, type FROM sqlite_master WHERE type IN ('index', 'trigger') "
             "AND tbl_name = ? AND sql IS NOT NULL", [table]).fetchall():
@@ -427,7 +456,7 @@ def restore_indexes(db: Database) -> None:
     notes that everything changed: the next match is a full one."""
     pending = db.execute("SELECT name, sql FROM pending_indexes").fetchall()
     for name, sql in pending:
-        with db.atomic():
+        with atomic(db):
             exists = db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", [name]).fetchone()
             if not exists:
                 db.execute(sql)
@@ -574,7 +603,7 @@ def start_staging(db: Database) -> None:
 def stage(db: Database, outcomes: Iterable[dict[str, Any]],
           touchpoints: Iterable[dict[str, Any]]) -> None:
     """Add outcome rows (with their flags) and touchpoint rows to the staging tables."""
-    with db.atomic():
+    with atomic(db):
         for table, rows in (("call_outcomes", outcomes), ("touchpoints", touchpoints)):
             batch = list(rows)
             if not batch:
@@ -729,7 +758,7 @@ def set_scope(db: Database, changes: Changes) -> int:
     person's journey on all their calls and the cookies they own. So the scope grows
     through calls (cookie -> WhoIds on it -> their other cookies ...) until it is closed.
     """
-    with db.atomic():  # executemany alone would leave a transaction open
+    with atomic(db):  # executemany alone would leave a transaction open
         _fill_scope(db, changes)
     # fetchall, not fetchone: a statement left open on a temp table blocks a checkpoint
     return int(db.execute(f"SELECT COUNT(*) FROM tasks WHERE is_call = 1 AND id IN "
@@ -740,7 +769,7 @@ def fill_scope(db: Database, cookies: Iterable[str], persons: Iterable[str],
                tasks: Iterable[str] = ()) -> None:
     """Set the scope to these cookies and people, their Tasks, and ``tasks`` (Tasks with
     neither). The caller makes sure it is closed (``call_links``)."""
-    with db.atomic():
+    with atomic(db):
         _put_scope(db, tasks, cookies, persons)
         _add_scope_tasks(db)
 

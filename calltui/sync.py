@@ -167,7 +167,7 @@ def run_sync(db: Database, client: SalesforceClient, options: SyncOptions = Sync
             _sync_pages(db, pages, options.fields, result,
                         watermarks=moves_watermark and not use_bulk, on_progress=on_progress)
         if moves_watermark:
-            with db.atomic():
+            with store.atomic(db):
                 store.set_watermark(db, result.window_end)
     except BaseException as exc:  # Ctrl-C included: the log keeps what was committed
         result.upserted, result.deleted, result.rejected = store.sync_rows(db, log_id)
@@ -256,7 +256,7 @@ def _store_page(db: Database, records: Page, fields: TaskFields,
 def _sync_deleted(db: Database, client: SalesforceClient, soql: str, fields: TaskFields,
                   result: SyncResult, typed: TypedTasks | None) -> None:
     for records in client.iter_query(soql, include_deleted=True, typed=typed):
-        with db.atomic():
+        with store.atomic(db):
             result.deleted += _store_page(db, records, fields, result, 0)
             _note_rows(db, result)
 
@@ -290,7 +290,7 @@ def _store_batch(db: Database, pages: Iterator[Page], fields: TaskFields,
     out; (records seen, the fetch failure if any, whether the pages ended)."""
     failure: BaseException | None = None
     done = False
-    with db.atomic():
+    with store.atomic(db):
         pending = 0
         while pending < COMMIT_ROWS:
             try:

@@ -163,7 +163,7 @@ def refresh(db: Database, rules: Sequence[Rule] = DEFAULT_RULES) -> int:
     key = _fingerprint(rules)
     written = 0
     after = 0
-    with db.atomic():
+    with store.atomic(db):
         while True:
             page = list(store.iter_query(db, (
                 f"SELECT t.rowid AS n, t.id, {_TASK_COLUMNS}, {_BASIS} AS basis "

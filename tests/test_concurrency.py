@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import sqlite3
 import subprocess
@@ -9,8 +10,10 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
-from calltui import store
+import calltui
+from calltui import store, vendors
 from calltui.importer import import_file
 from tests.conftest import SAMPLE_SESSIONS, SAMPLE_TASKS
 
@@ -70,3 +73,63 @@ def test_readers_are_not_blocked_by_a_writer(tmp_path: Path) -> None:
     assert store.count_rows(db, "tasks") == 4  # WAL: reading does not wait for the writer
     assert time.monotonic() - started < 0.5
     holder.join()
+
+
+def test_a_transaction_that_reads_first_keeps_its_turn_when_another_writer_comes(
+    tmp_path: Path,
+) -> None:
+    """The match's vendor refresh reads the Tasks, then writes their vendors. Another
+    calltui that writes in between must wait for it: a transaction begun without the
+    write lock failed at its first write with 'database is locked', at once, whatever
+    the busy timeout (two `calltui sync` runs a second apart failed 6 times in 8)."""
+    path = tmp_path / "c.db"
+    db = store.open_db(path)
+    import_file(db, SAMPLE_TASKS)
+    db.execute("DELETE FROM task_vendors")  # so the refresh has every call to write
+    other = sqlite3.connect(path, timeout=0.2, isolation_level=None)
+    refused: list[str] = []
+
+    def write_in_between(sql: str) -> None:  # runs as the refresh starts writing
+        if sql.startswith('INSERT INTO "task_vendors"') and not refused:
+            try:
+                other.execute("INSERT INTO pending_indexes (name, sql) VALUES ('x', 'y')")
+                refused.append("no: the other writer went first")
+            except sqlite3.OperationalError as exc:
+                refused.append(str(exc))
+
+    db.conn.set_trace_callback(write_in_between)
+    vendors.refresh(db)
+    db.conn.set_trace_callback(None)
+    assert refused == ["database is locked"]  # the other writer waited its 0.2 s, in vain
+    calls = db.execute("SELECT COUNT(*) FROM tasks WHERE is_call = 1").fetchone()[0]
+    assert calls > 0
+    assert store.count_rows(db, "task_vendors") == calls
+
+
+def _deferred_begins(path: Path) -> list[int]:
+    """Lines of ``X.atomic()`` / ``X.begin()`` calls, leaving out ``store.atomic`` itself
+    (whose nested case is a savepoint)."""
+    tree = ast.parse(path.read_text())
+    inside = {id(n) for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)
+              and f.name == "atomic" and path.name == "store.py" for n in ast.walk(f)}
+    return [node.lineno for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("atomic", "begin") and not node.args
+            and id(node) not in inside]
+
+
+def test_every_write_transaction_takes_the_write_lock_when_it_begins(tmp_path: Path) -> None:
+    """sqlite-utils' ``db.atomic()`` begins a deferred transaction (the fault above);
+    calltui's writers use ``store.atomic``. The fake org, not calltui's store, may not."""
+    root = Path(calltui.__file__).parent
+    deferred = [f"{path.relative_to(root)}:{line}" for path in sorted(root.rglob("*.py"))
+                if "fakeorg" not in path.parts for line in _deferred_begins(path)]
+    assert deferred == []
+    assert _deferred_begins(Path(__file__)) != []  # the check does find one
+    db = store.open_db(tmp_path / "c.db")
+    assert db.conn.isolation_level == "IMMEDIATE"  # sqlite-utils' implicit transactions
+
+
+def _a_deferred_begin_for_the_check_above(db: Any) -> None:
+    with db.atomic():
+        pass

@@ -199,12 +199,12 @@ class _Runner:
         pending: list[Any] | None = None
         for rows in self.batches(cur, table):
             if pending is not None:
-                with self.db.atomic():
+                with store.atomic(self.db):
                     _, changed = self.store_rows(table, pending, seen + 1)
                 seen += len(pending)
                 last = _later(last, changed)
             pending = rows
-        with self.db.atomic():
+        with store.atomic(self.db):
             if pending:
                 _, changed = self.store_rows(table, pending, seen + 1)
                 last = _later(last, changed)
@@ -332,7 +332,7 @@ def _by_cookie(runner: _Runner, tables: list[_Table], options: WarehouseSyncOpti
             runner.pull(table, table.select(_cookie_where(table, len(chunk)), "EVENT_DATE"),
                         list(chunk), mark_synced)
             runner.step()
-    with db.atomic():
+    with store.atomic(db):
         for table in tables:
             obj = watermark_object(table.name)
             _set_mark(db, obj, _later(store.get_watermark(db, obj), snapshot[table.name]))
