@@ -19,6 +19,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 from sqlite_utils import Database
 
 from calltui import reports, store
@@ -847,15 +848,18 @@ def doctor(ctx: Context) -> None:
     """Check login, API version, fields and permissions, API usage and recent call Tasks."""
     from calltui.doctor import run_doctor
     from calltui.sf.client import SyncError
+    from calltui.sync import options_from_config
 
+    call_filter = options_from_config(ctx.config.salesforce, ctx.config.task_fields).call_filter
     client = _client(ctx)
     try:
-        checks = run_doctor(client, ctx.config.task_fields)
+        checks = run_doctor(client, ctx.config.task_fields, call_filter)
     except SyncError as exc:
         fail(str(exc))
     table = Table("check", "", "detail", title="calltui doctor")
     for check in checks:
-        table.add_row(check.name, "[green]ok[/]" if check.ok else "[red]FAIL[/]", check.detail)
+        table.add_row(Text(check.name), "[green]ok[/]" if check.ok else "[red]FAIL[/]",
+                      Text(check.detail))  # Text: a detail's '[salesforce]' is not markup
     Console(highlight=False).print(table)
     if not all(c.ok for c in checks):
         sys.exit(1)

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from calltui.records import TaskFields
-from calltui.sf.client import ApiVersionError, SalesforceClient, SyncError
+from calltui.sf.client import ApiVersionError, FieldError, SalesforceClient, SyncError
 from calltui.sf.soql import DEFAULT_CALL_FILTER, TaskQuery
+from calltui.sync import field_cause
 
 __all__ = ["Check", "run_doctor"]
 
@@ -35,9 +36,8 @@ def run_doctor(client: SalesforceClient, fields: TaskFields = TaskFields(),
     for name in (fields.bizible_id, *fields.call_time, "SystemModstamp", "WhoId", "Type"):
         field = described.get(name.lower())
         if field is None:
-            hint = (" — Marketo Measure package missing or older than 6.7, or no field-level "
-                    "read access" if name == fields.bizible_id else "")
-            checks.append(Check(f"field {name}", False, f"not visible to this user{hint}"))
+            checks.append(Check(f"field {name}", False, "not visible to this user: "
+                                + field_cause(name, fields, DEFAULT_CALL_FILTER)))
         else:
             checks.append(Check(f"field {name}", True, f"{field.get('type', '?')}, readable"))
     limits = client.limits().get("DailyApiRequests", {})
@@ -50,6 +50,9 @@ def run_doctor(client: SalesforceClient, fields: TaskFields = TaskFields(),
         query = TaskQuery(fields, call_filter).count_created(now - timedelta(days=30), now)
         count = client.count(query)
         checks.append(Check("call Tasks created, last 30 days", count > 0, str(count)))
+    except FieldError as exc:  # a field of the call filter, most likely
+        checks.append(Check("call Tasks created, last 30 days", False,
+                            f"{exc}: {field_cause(exc.field, fields, call_filter)}"))
     except SyncError as exc:
         checks.append(Check("call Tasks created, last 30 days", False, str(exc)))
     return checks

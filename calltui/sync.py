@@ -9,6 +9,7 @@ Deletions come through ``queryAll`` with ``IsDeleted = true``. Above
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,7 +26,7 @@ from calltui.sf.client import ApiLimitError, FieldError, Page, SalesforceClient,
 from calltui.sf.soql import DEFAULT_CALL_FILTER, TaskQuery
 from calltui.typed_records import CsvTasks, TypedPage, TypedTasks, typed_tasks
 
-__all__ = ["SyncOptions", "SyncResult", "check_fields", "run_sync", "since_problem"]
+__all__ = ["SyncOptions", "SyncResult", "check_fields", "field_cause", "run_sync", "since_problem"]
 
 ProgressFn = Callable[[int, int], None]
 ORIGIN = "salesforce"
@@ -88,15 +89,41 @@ class SyncResult:
 
 
 def check_fields(client: SalesforceClient, fields: TaskFields) -> None:
-    """Describe Task and make sure the BizibleId and call-time fields are there."""
+    """Describe Task and make sure the BizibleId and call-time fields are there
+    (``field_cause`` says why one is not)."""
     described = {f["name"].lower(): f for f in client.describe_task().get("fields", [])}
     for name in (fields.bizible_id, *fields.call_time):
         if name.lower() not in described:
-            why = ("the Marketo Measure package is missing or older than 6.7 (BizibleId came "
-                   "in 6.7), or the API user lacks field-level read access to it"
-                   if name == fields.bizible_id else "check the call_time_fields setting")
             raise FieldError(f"Task has no field {name} visible to this user "
-                             f"(API v{client.creds.api_version}): {why}")
+                             f"(API v{client.creds.api_version})", field=name)
+
+
+def field_cause(name: str, fields: TaskFields, call_filter: str) -> str:
+    """Why the Task field ``name`` that a query names cannot be read, and what to check:
+    the Marketo Measure package for the BizibleId, or the setting that named the field."""
+    lower = name.lower()
+    if lower == fields.bizible_id.lower():
+        why = ("the Marketo Measure package is missing or older than 6.7 (BizibleId came in "
+               "6.7), or the API user lacks field-level read access to it")
+        if lower != TaskFields.bizible_id.lower():
+            why += (f"; or [salesforce] bizible_id_field is mistyped (the package's field is "
+                    f"{TaskFields.bizible_id})")
+        return why
+    if lower in (f.lower() for f in fields.call_time) and fields.call_time != TaskFields.call_time:
+        return "check [salesforce] call_time_fields, or the API user's field-level read access"
+    if call_filter != DEFAULT_CALL_FILTER and re.search(
+            rf"(?<![\w.]){re.escape(name)}(?!\w)", call_filter, re.IGNORECASE):
+        return (f"it is named in call_filter from the config's [salesforce] section "
+                f"({call_filter!r}): check its spelling")
+    return "the API user may lack field-level read access to it"
+
+
+def _explained(exc: SyncError, options: SyncOptions) -> SyncError:
+    """A missing field with its likely cause; any other error as it is."""
+    if isinstance(exc, FieldError) and exc.field:
+        return FieldError(f"{exc}: {field_cause(exc.field, options.fields, options.call_filter)}",
+                          field=exc.field)
+    return exc
 
 
 def since_problem(options: SyncOptions, now: datetime) -> str | None:
@@ -144,9 +171,12 @@ def run_sync(db: Database, client: SalesforceClient, options: SyncOptions = Sync
         result.usage_before = client.usage  # the first answer's Sforce-Limit-Info
         result.count = _count(client, query.count(start, end), options)
     except SyncError as exc:  # in the sync log too, as every run is (not a dry run's)
+        error = _explained(exc, options)
         if not options.dry_run:
-            store.log_failed_sync(db, mode, str(exc))
-        raise
+            store.log_failed_sync(db, mode, str(error))
+        if error is exc:
+            raise
+        raise error from None
     use_bulk = result.count > options.bulk_threshold
     result.soql = [query.select(start, end, deleted=True),
                    query.select(start, end, ordered=not use_bulk)]
@@ -175,7 +205,10 @@ def run_sync(db: Database, client: SalesforceClient, options: SyncOptions = Sync
             _finish(db, log_id, client, calls_before, result, "interrupted",
                     "interrupted (Ctrl-C)")
         else:
-            _finish(db, log_id, client, calls_before, result, "failed", str(exc))
+            failure = _explained(exc, options) if isinstance(exc, SyncError) else exc
+            _finish(db, log_id, client, calls_before, result, "failed", str(failure))
+            if failure is not exc:
+                raise failure from None
         raise
     _finish(db, log_id, client, calls_before, result, "ok", None)
     return result

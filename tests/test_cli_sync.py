@@ -155,6 +155,26 @@ def test_doctor_names_a_missing_field(org: FakeOrg, tmp_path: Path) -> None:
     assert "older than 6.7" in result.stdout
 
 
+def test_doctor_counts_with_the_config_s_call_filter_and_names_it_when_refused(
+    org: FakeOrg, tmp_path: Path
+) -> None:
+    org.add_tasks([call_task(i, datetime.now(UTC) - timedelta(days=1)) for i in (1, 2, 3)])
+    config = tmp_path / "config.toml"
+    config.write_text("[salesforce]\ncall_filter = \"Subject = 'Call 2'\"\n")
+    good = CliRunner(env={"COLUMNS": "300", **env_for(org)}).invoke(
+        cli, ["--config", str(config), "--db", str(tmp_path / "c.db"), "doctor"])
+    counted = re.search(r"call Tasks created, last 30 days\W+(\w+)\W+(\d+)", good.stdout)
+    assert counted and counted.groups() == ("ok", "1"), good.stdout  # 3 without the filter
+
+    config.write_text("[salesforce]\ncall_filter = \"Subjct LIKE 'Call%'\"\n")
+    bad = CliRunner(env={"COLUMNS": "300", **env_for(org)}).invoke(
+        cli, ["--config", str(config), "--db", str(tmp_path / "c.db"), "doctor"])
+    assert bad.exit_code == 1
+    assert ("query: Salesforce has no field Task.Subjct that this user can read (API v59.0): "
+            "it is named in call_filter from the config's [salesforce] section (\"Subjct LIKE "
+            "'Call%'\"): check its spelling") in " ".join(bad.stdout.split())
+
+
 def test_refused_login_is_in_the_sync_log(org: FakeOrg, tmp_path: Path) -> None:
     db = tmp_path / "c.db"
     result = invoke(db, {**env_for(org), "SF_PASSWORD": "wrong"}, "sync")

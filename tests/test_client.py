@@ -10,7 +10,7 @@ import pytest
 
 from calltui.fakeorg import FakeOrg
 from calltui.sf.auth import credentials_from_env
-from calltui.sf.client import SalesforceClient, SyncError
+from calltui.sf.client import SalesforceClient, SyncError, one_line
 
 
 @pytest.fixture
@@ -69,3 +69,14 @@ def test_an_api_version_the_org_does_not_offer_is_named(org: FakeOrg) -> None:
     assert str(info.value) == (
         "describe Task: Salesforce has no such resource at API v99.0 (NOT_FOUND): check "
         "SF_API_VERSION, the org may not offer that version")
+
+
+def test_salesforce_s_query_errors_are_one_line_with_their_place() -> None:
+    message = ("\nSELECT Id, Subjct FROM Task WHERE\n           ^\nERROR at Row:1:Column:12\n"
+               "No such column 'Subjct' on entity 'Task'. If you are attempting to use a "
+               "custom field, be sure to append the '__c'.")
+    assert one_line(message) == (
+        "No such column 'Subjct' on entity 'Task'. If you are attempting to use a custom "
+        "field, be sure to append the '__c'. (row 1, column 12 of the query)")
+    assert one_line("Session expired or invalid") == "Session expired or invalid"
+    assert one_line("first\n  second\n") == "first second"

@@ -630,7 +630,10 @@ def test_fault_missing_or_unreadable_bizible_field(org: FakeOrg, switch: str) ->
         sf.query(f"SELECT Id, {BIZ} FROM Task")
     error = error_of(info.value)
     assert error["errorCode"] == "INVALID_FIELD"
-    assert error["message"].startswith(f"No such column '{BIZ}' on entity 'Task'.")
+    # Salesforce's shape: a newline, the query's text, a caret under the field, its place
+    assert error["message"].startswith(
+        f"\nSELECT Id, {BIZ} FROM Task\n{' ' * 11}^\nERROR at Row:1:Column:12\n"
+        f"No such column '{BIZ}' on entity 'Task'. If you are attempting to use a custom field")
     with pytest.raises(SalesforceMalformedRequest):
         list(sf.bulk2.Task.query(f"SELECT Id FROM Task WHERE {BIZ} != null", wait=0))
 

@@ -427,12 +427,45 @@ def test_missing_bizible_field_is_explained(org: FakeOrg, db: Database) -> None:
     assert (log["mode"], log["status"], log["error"]) == ("full", "failed", message)
 
 
+PACKAGE_CAUSE = ("the Marketo Measure package is missing or older than 6.7 (BizibleId came in "
+                 "6.7), or the API user lacks field-level read access to it")
+
+
 def test_unreadable_bizible_field_is_explained(org: FakeOrg, db: Database) -> None:
+    """The org's INVALID_FIELD message starts with a newline and the query's text (as
+    Salesforce's does): the error still names the field, on one line."""
     org.faults.unreadable_field = "bizible2__BizibleId__c"
     with pytest.raises(FieldError) as info:
         sync(db, client_for(org))
-    assert "field-level read access" in str(info.value)
-    assert "bizible2__BizibleId__c" in str(info.value)
+    assert str(info.value) == (
+        "query: Salesforce has no field Task.bizible2__BizibleId__c that this user can read "
+        f"(API v59.0): {PACKAGE_CAUSE}")
+    assert store.recent_syncs(db)[0]["error"] == str(info.value)
+
+
+def test_a_mistyped_bizible_id_field_setting_is_named(org: FakeOrg, db: Database) -> None:
+    org.add_tasks(sample_tasks())
+    with pytest.raises(FieldError) as info:
+        sync(db, client_for(org), fields=TaskFields(bizible_id="bizible2__BizibleIdd__c"))
+    assert str(info.value) == (
+        f"Task has no field bizible2__BizibleIdd__c visible to this user (API v59.0): "
+        f"{PACKAGE_CAUSE}; or [salesforce] bizible_id_field is mistyped (the package's field "
+        "is bizible2__BizibleId__c)")
+
+
+def test_a_field_mistyped_in_the_call_filter_is_named_with_the_setting(
+    org: FakeOrg, db: Database
+) -> None:
+    org.add_tasks(sample_tasks())
+    with pytest.raises(FieldError) as info:
+        sync(db, client_for(org), call_filter="Subjct LIKE 'Call%'")
+    assert str(info.value) == (
+        "query: Salesforce has no field Task.Subjct that this user can read (API v59.0): it "
+        "is named in call_filter from the config's [salesforce] section (\"Subjct LIKE "
+        "'Call%'\"): check its spelling")
+    [log] = store.recent_syncs(db)
+    assert (log["status"], log["error"]) == ("failed", str(info.value))
+    assert store.count_rows(db, "tasks") == 0
 
 
 def test_done_without_next_url_is_an_error(org: FakeOrg, db: Database) -> None:

@@ -687,7 +687,7 @@ def _query(org: FakeOrg, request: DataRequest, endpoint: str) -> Response:
     try:
         parsed, rows = org.run_soql(text, include_deleted=endpoint == "queryAll")
     except soql.SoqlError as exc:
-        return error_response(400, exc.code, exc.message)
+        return error_response(400, exc.code, exc.located(text))
     if parsed.is_count:
         return json_response(200, wire.query_page(len(rows), [], None))
     rendered = [wire.render_record(row, parsed.fields, request.version) for row in rows]

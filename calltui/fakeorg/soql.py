@@ -45,10 +45,30 @@ from typing import Any, NoReturn
 class SoqlError(Exception):
     """A query Salesforce would reject; ``code`` is the Salesforce errorCode."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, near: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.near = near  # the word of the query it is about, if any
+
+    def located(self, text: str) -> str:
+        """The message as Salesforce's REST API words it for an error at a place in the
+        query: a newline, the query's text around the place, a caret under it, its row
+        and column, then the message. Without a place, the message alone."""
+        if not self.near:
+            return self.message
+        found = re.search(rf"(?<![\w.]){re.escape(self.near)}(?!\w)", text, re.IGNORECASE)
+        if found is None:
+            return self.message
+        row = text.count("\n", 0, found.start()) + 1
+        line_start = text.rfind("\n", 0, found.start()) + 1
+        line_end = text.find("\n", found.start())
+        line = text[line_start:line_end if line_end >= 0 else len(text)]
+        column = found.start() - line_start
+        first = max(0, column - 40)
+        excerpt = line[first:column + 40]
+        return (f"\n{excerpt}\n{' ' * (column - first)}^\n"
+                f"ERROR at Row:{row}:Column:{column + 1}\n{self.message}")
 
 
 def _malformed(message: str) -> SoqlError:
@@ -451,7 +471,7 @@ def resolve(query: Query, schema: Mapping[str, str], sobject: str = "Task") -> Q
     def canonical(name: str) -> str:
         found = lookup.get(name.lower())
         if found is None:
-            raise SoqlError("INVALID_FIELD", invalid_field_message(name, sobject))
+            raise SoqlError("INVALID_FIELD", invalid_field_message(name, sobject), near=name)
         return found
 
     where = _resolve_condition(query.where, canonical, schema) if query.where else None

@@ -7,7 +7,7 @@ some paths, ecosystem.md §0.2). calltui decides instead:
 * 401 INVALID_SESSION_ID -> one new login, then the same call again;
 * 500/502/503/504, timeouts and dropped connections -> a few retries with backoff;
 * 403 REQUEST_LIMIT_EXCEEDED -> ``ApiLimitError`` at once;
-* 400 INVALID_FIELD on the BizibleId field -> ``FieldError`` saying what it means.
+* 400 INVALID_FIELD -> ``FieldError`` naming the field (``sync.field_cause`` says why).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -56,7 +57,11 @@ class ApiLimitError(SyncError):
 
 
 class FieldError(SyncError):
-    """A field calltui needs is missing or unreadable."""
+    """A field the query names is missing or unreadable (``field``: its name)."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class ApiVersionError(SyncError):
@@ -66,8 +71,26 @@ class ApiVersionError(SyncError):
 def _error_code(exc: SalesforceError) -> tuple[str, str]:
     content = exc.content
     if isinstance(content, list) and content and isinstance(content[0], dict):
-        return str(content[0].get("errorCode", "")), str(content[0].get("message", ""))
+        return (str(content[0].get("errorCode", "")),
+                one_line(str(content[0].get("message", ""))))
     return "", str(content)[:200]
+
+
+_AT = re.compile(r"ERROR at Row:(\d+):Column:(\d+)")
+_NO_SUCH_COLUMN = re.compile(r"No such column '([^']+)' on entity '([^']+)'")
+
+
+def one_line(message: str) -> str:
+    """Salesforce's message on one line. A query error comes as a newline, the query's
+    text around the fault, a caret under it and ``ERROR at Row:R:Column:C`` before the
+    message itself: that becomes the message with ``(row R, column C of the query)``."""
+    lines = message.strip("\n").splitlines()
+    for i, line in enumerate(lines):
+        at = _AT.fullmatch(line.strip())
+        if at:
+            text = " ".join(part.strip() for part in lines[i + 1:] if part.strip())
+            return f"{text} (row {at[1]}, column {at[2]} of the query)"
+    return " ".join(part.strip() for part in lines if part.strip())
 
 
 class SalesforceClient:
@@ -151,11 +174,11 @@ class SalesforceClient:
         return unreachable(self.session.rewrite(f"https://{self.sf.sf_instance}"), exc)
 
     def _bad_request(self, what: str, code: str, message: str) -> SyncError:
-        if code == "INVALID_FIELD":
-            return FieldError(
-                f"{what}: {message.splitlines()[0]} (API v{self.creds.api_version}). The "
-                "Marketo Measure package may be missing or older than 6.7 (BizibleId came in "
-                "6.7), or the API user lacks field-level read access to it")
+        column = _NO_SUCH_COLUMN.search(message)
+        if code == "INVALID_FIELD" and column:  # the field's own advice: sync.field_cause
+            return FieldError(f"{what}: Salesforce has no field {column[2]}.{column[1]} "
+                              f"that this user can read (API v{self.creds.api_version})",
+                              field=column[1])
         return SyncError(f"{what}: {code} {message}".strip())
 
     # --- calls -------------------------------------------------------------------
