@@ -8,7 +8,7 @@ import os
 import sqlite3
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -503,8 +503,13 @@ SYNC_LOG_KEEP = ("started_at", "status", "mode", "rows_upserted", "error", "rows
 
 
 def _require_match(db: Database) -> None:
-    if store.last_match(db) is None:
-        fail("nothing matched yet: run `calltui import FILE...` and `calltui match` first")
+    if store.last_match(db) is not None:
+        return
+    if store.is_empty(db, "tasks"):
+        fail("nothing matched yet: no call Tasks here; run `calltui sync` or `calltui import "
+             "FILE...` first (both match what they store)")
+    fail("nothing matched yet: the Tasks stored here were not matched (a sync or import "
+         "stopped before its match); run `calltui match`")
 
 
 @cli.command()
@@ -711,14 +716,22 @@ def sync(ctx: Context, full: bool, since: str | None, dry_run: bool, warehouse_o
     else:
         new_db = not ctx.db_path.exists()
         new_folders = ctx.missing_folders() if new_db else []
+        announced: list[bool] = []
+
+        def announce() -> None:  # where the data goes, as it starts: a mistyped --db shows
+            if new_db and not announced:
+                announced.append(True)
+                err.print(f"New database: {ctx.db_path}", markup=False, highlight=False)
+
         try:
-            result = _run_sync(ctx, options)
+            result = _run_sync(ctx, options, first_rows=announce)
         except SystemExit:  # the one-line error is out
             if new_db and ctx.opened and store.is_empty(ctx.db, "tasks"):
                 ctx.discard(new_folders)  # nothing synced: a mistyped --db leaves no file
+            elif new_db and ctx.opened:
+                announce()
             raise
-        if new_db:  # say where the data went: a mistyped --db is seen at once
-            click.echo(f"New database: {ctx.db_path}", err=True)
+        announce()
     if dry_run:
         for soql in result.soql:
             click.echo(soql)
@@ -764,20 +777,28 @@ def _moment(option: str, value: str | None) -> Any:
         fail(f"{option}: {exc}", 2)
 
 
-def _run_sync(ctx: Context, options: Any) -> Any:
-    """``run_sync`` with a progress bar; a failure or Ctrl-C is one line (what was
-    committed is kept, and the sync log says so)."""
+def _run_sync(ctx: Context, options: Any, first_rows: Callable[[], None] = lambda: None) -> Any:
+    """``run_sync`` with a progress bar; a failure or Ctrl-C is one line saying what was
+    committed and kept (the sync log says so too). ``first_rows`` runs when Tasks start
+    to arrive."""
     from calltui.sf.client import SyncError
     from calltui.sync import run_sync
 
     client = _client(ctx, log_failure=not options.dry_run)
+
+    def on_progress(done: int, total: int) -> None:
+        if done:
+            first_rows()
+        progress.update(bar, completed=done, total=total)
+
     with _progress(err) as progress:
         bar = progress.add_task("syncing Tasks", total=None)
         try:
-            return run_sync(ctx.db, client, options,
-                            on_progress=lambda d, t: progress.update(bar, completed=d, total=t))
+            return run_sync(ctx.db, client, options, on_progress=on_progress)
         except SyncError as exc:
-            fail(str(exc))
+            progress.stop()
+            kept = None if options.dry_run else _kept(ctx.db)
+            fail(f"{exc}; {kept}" if kept else str(exc))
         except KeyboardInterrupt:
             progress.stop()
             fail(_interrupted(ctx.db), 130)
@@ -785,10 +806,18 @@ def _run_sync(ctx: Context, options: Any) -> Any:
 
 def _interrupted(db: Database) -> str:
     """What a sync stopped by Ctrl-C kept, from its sync log row (committed counts)."""
+    return f"interrupted: {_kept(db, always=True)}"
+
+
+def _kept(db: Database, always: bool = False) -> str | None:
+    """What the last, stopped, sync kept and where the next one starts, from its sync log
+    row (committed counts); None when it kept nothing and ``always`` is not set."""
     last = store.recent_syncs(db, 1)
     row = last[0] if last else {}
-    stored, deleted = row.get("rows_upserted", 0), row.get("rows_deleted", 0)
-    message = f"interrupted: {stored:,} Tasks stored and {deleted:,} deleted are kept"
+    stored, deleted = row.get("rows_upserted") or 0, row.get("rows_deleted") or 0
+    if not (stored or deleted or always):
+        return None
+    message = f"{stored:,} Tasks stored and {deleted:,} deleted are kept"
     if str(row.get("mode", "")).endswith("bulk"):
         return (f"{message}; a Bulk API read moves the watermark only when it ends, so the "
                 "next sync reads this window again")

@@ -175,6 +175,38 @@ def test_doctor_counts_with_the_config_s_call_filter_and_names_it_when_refused(
             "'Call%'\"): check its spelling") in " ".join(bad.stdout.split())
 
 
+def test_a_sync_that_fails_part_way_says_what_it_kept_and_where_the_next_goes_on(
+    tmp_path: Path
+) -> None:
+    db = tmp_path / "new" / "c.db"
+    with FakeOrg(page_size=200) as org:
+        org.add_tasks([call_task(i, datetime.now(UTC) - timedelta(hours=1, seconds=i))
+                       for i in range(500)])
+        org.faults.rest_html_page_at = 400  # the third page: a proxy's HTML page
+        result = invoke(db, env_for(org), "sync")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-2:] == [
+        f"New database: {db}",
+        "error: query: Salesforce answered a page that is not JSON (Expecting value: line 1 "
+        "column 1 (char 0)); 400 Tasks stored and 0 deleted are kept; the next sync goes on "
+        "after them"]
+    report = invoke(db, {}, "report", "calls")  # the sync stopped before its match
+    assert report.exit_code == 1
+    assert report.stderr == ("error: nothing matched yet: the Tasks stored here were not "
+                             "matched (a sync or import stopped before its match); run "
+                             "`calltui match`\n")
+
+
+def test_a_sync_that_fails_before_storing_says_only_why(org: FakeOrg, tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    assert invoke(db, env_for(org), "sync").exit_code == 0
+    org.faults.fail_5xx = [503] * 4
+    result = invoke(db, env_for(org), "sync")
+    assert result.exit_code == 1
+    assert result.stderr == ("error: describe Task: Salesforce kept failing (HTTP 503) "
+                             "after 3 retries\n")
+
+
 def test_refused_login_is_in_the_sync_log(org: FakeOrg, tmp_path: Path) -> None:
     db = tmp_path / "c.db"
     result = invoke(db, {**env_for(org), "SF_PASSWORD": "wrong"}, "sync")
