@@ -103,7 +103,26 @@ def fail(message: str, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
-@click.group(invoke_without_command=True)
+class _Root(click.Group):
+    """The root group: Ctrl-C anywhere is one line and exit 130 (click says 'Aborted!' and
+    exits 1), and ``--db`` or ``--config`` given after the command says where it goes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+        except click.NoSuchOption as exc:
+            if exc.option_name in ("--db", "--config") and exc.ctx is not None:
+                command = " ".join(exc.ctx.command_path.split()[1:])
+                value = "PATH" if exc.option_name == "--db" else "FILE"
+                raise click.UsageError(f"{exc.option_name} goes before the command: calltui "
+                                       f"{exc.option_name} {value} {command} ...",
+                                       ctx=exc.ctx) from None
+            raise
+
+
+@click.group(cls=_Root, invoke_without_command=True)
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
               envvar="CALLTUI_DB", help="SQLite database (default: user data dir; CALLTUI_DB).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -597,6 +616,11 @@ def _client(ctx: Context, log_failure: bool = False) -> Any:
         if log_failure:
             store.log_failed_sync(ctx.db, "login", str(exc))
         fail(str(exc))
+    except KeyboardInterrupt:
+        if log_failure:
+            store.log_failed_sync(ctx.db, "login", "interrupted (Ctrl-C) while logging in",
+                                  status="interrupted")
+        fail("interrupted while logging in: nothing was read", 130)
 
 
 def _warehouse_settings(ctx: Context) -> Any:

@@ -302,7 +302,8 @@ def demo_org(calls: int, seed: int, seconds: float | None) -> None:
     from calltui.demo import demo_org as make_org
     from calltui.demo import make_demo_data
 
-    data = make_demo_data(calls, seed)
+    click.echo(f"Building the stand-in org's {calls:,} call Tasks ...", err=True)
+    data = make_demo_data(calls, seed)  # a minute for 300,000: say so first
     with make_org(data, as_of=datetime.now(UTC)) as org:
         click.echo(f"A stand-in org serves {len(data.tasks):,} Tasks on {org.url} until "
                    f"{'Ctrl-C' if seconds is None else f'{seconds:g} s have passed'}. "

@@ -1282,7 +1282,8 @@ def recent_syncs(db: Database, limit: int = 200) -> list[dict[str, Any]]:
     return list(db.query("SELECT * FROM sync_log ORDER BY id DESC LIMIT ?", [limit]))
 
 
-def log_failed_sync(db: Database, mode: str, error: str) -> None:
-    """A run that failed before it could read anything (e.g. the login) is logged too."""
+def log_failed_sync(db: Database, mode: str, error: str, status: str = "failed") -> None:
+    """A run that failed (or was interrupted) before it could read anything, e.g. at the
+    login, is logged too."""
     log_id = start_sync_log(db, mode, None, now_ts())
-    finish_sync_log(db, log_id, status="failed", error=error)
+    finish_sync_log(db, log_id, status=status, error=error)

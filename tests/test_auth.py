@@ -252,3 +252,77 @@ def test_a_bad_setting_in_the_config_file_names_its_key(org: FakeOrg, tmp_path: 
     assert result.exit_code == 1
     assert result.stderr == ("error: [salesforce] login_url must use https unless it points at "
                              "this machine (127.0.0.1/localhost): http://example.com\n")
+
+
+# --- credentials half set up, pasted with spaces, or naming two hosts ------------------
+
+
+@pytest.mark.parametrize(("env", "error"), [
+    ({"SF_USERNAME": "a@b.c"},
+     "SF_USERNAME is set but SF_PASSWORD is not (+ SF_SECURITY_TOKEN), nor SF_CONSUMER_KEY + "
+     "SF_PRIVATE_KEY_FILE for a JWT login"),
+    ({"SF_PASSWORD": "pw", "SF_SECURITY_TOKEN": "t"},
+     "SF_PASSWORD is set but SF_USERNAME is not: the password login needs both"),
+    ({"SF_SESSION_ID": "00D!x"},
+     "SF_SESSION_ID is set but SF_INSTANCE_URL is not: an existing session needs both"),
+    ({"SF_USERNAME": "a@b.c", "SF_CONSUMER_KEY": "CK"},
+     "SF_USERNAME and SF_CONSUMER_KEY are set but SF_PRIVATE_KEY_FILE is not: the JWT login "
+     "needs the private key file too"),
+    ({"SF_CONSUMER_KEY": "CK"},
+     "SF_CONSUMER_KEY is set but SF_CONSUMER_SECRET is not (client credentials, with "
+     "SF_DOMAIN), nor SF_USERNAME + SF_PRIVATE_KEY_FILE (JWT)"),
+    ({"SF_CONSUMER_SECRET": "CS", "SF_DOMAIN": "acme.my"},
+     "SF_CONSUMER_SECRET is set but SF_CONSUMER_KEY is not: client credentials need both"),
+    ({"SF_USERNAME": "  "},
+     "no Salesforce credentials: set SF_USERNAME and SF_PASSWORD (+ SF_SECURITY_TOKEN), or "
+     "SF_USERNAME + SF_CONSUMER_KEY + SF_PRIVATE_KEY_FILE (JWT), or SF_CONSUMER_KEY + "
+     "SF_CONSUMER_SECRET + SF_DOMAIN, or SF_SESSION_ID + SF_INSTANCE_URL"),
+])
+def test_a_login_half_set_up_names_what_is_missing(env: dict[str, str], error: str) -> None:
+    assert refused(env) == error
+
+
+def test_the_user_name_from_the_config_file_is_named_as_its_key() -> None:
+    assert refused({}, {"username": "a@b.c"}).startswith(
+        "[salesforce] username is set but SF_PASSWORD is not")
+
+
+def test_values_pasted_with_spaces_or_a_windows_line_ending_log_in(
+    org: FakeOrg, tmp_path: Path
+) -> None:
+    """A .env saved on Windows gives 'admin@example.test\\r': it was INVALID_LOGIN."""
+    env = {"SF_LOGIN_URL": org.url, "SF_USERNAME": f" {org.username}\r",
+           "SF_PASSWORD": f"{org.password}\r\n", "SF_SECURITY_TOKEN": f"{org.security_token}\n"}
+    creds = credentials_from_env(env)
+    assert (creds.username, creds.password, creds.security_token) == (
+        org.username, org.password, org.security_token)
+    result = invoke(tmp_path / "c.db", env, "sync")
+    assert result.exit_code == 0, result.stderr
+
+
+def test_a_password_s_own_spaces_are_kept() -> None:
+    creds = credentials_from_env({"SF_USERNAME": "a@b.c", "SF_PASSWORD": " pass word "})
+    assert creds.password == " pass word "
+
+
+@pytest.mark.parametrize(("env", "error"), [
+    ({"SF_LOGIN_URL": "https://login.salesforce.com", "SF_DOMAIN": "test"},
+     "SF_LOGIN_URL (login.salesforce.com) and SF_DOMAIN (test.salesforce.com) name two "
+     "Salesforce hosts: set only one (SF_DOMAIN=test for a sandbox, acme.my for a My Domain)"),
+    ({"SF_LOGIN_URL": "https://test.salesforce.com", "SF_DOMAIN": "acme.my"},
+     "SF_LOGIN_URL (test.salesforce.com) and SF_DOMAIN (acme.my.salesforce.com) name two "
+     "Salesforce hosts: set only one (SF_DOMAIN=test for a sandbox, acme.my for a My Domain)"),
+])
+def test_a_login_url_and_a_domain_naming_two_salesforce_hosts_are_refused(
+    env: dict[str, str], error: str
+) -> None:
+    assert refused({**PASSWORD, **env}) == error
+
+
+def test_a_login_url_and_a_domain_that_agree_or_an_endpoint_with_a_domain_are_accepted() -> None:
+    same = credentials_from_env({**PASSWORD, "SF_LOGIN_URL": "https://test.salesforce.com",
+                                 "SF_DOMAIN": "test"})
+    assert login_host(same) == "https://test.salesforce.com"
+    proxied = credentials_from_env({**PASSWORD, "SF_LOGIN_URL": "http://127.0.0.1:8080",
+                                    "SF_DOMAIN": "test"})
+    assert (proxied.login_url, proxied.domain) == ("http://127.0.0.1:8080", "test")

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -394,6 +395,45 @@ def test_demo_org_fix_type_then_an_incremental_sync_reads_the_changes(
     finally:
         database.close()
     assert blank_call_ids(other) == []
+
+
+def test_ctrl_c_while_logging_in_is_one_line_exit_130_and_logged(tmp_path: Path) -> None:
+    """A login URL that takes the connection and never answers; the admin presses Ctrl-C
+    (click said 'Aborted!', exited 1 and logged nothing)."""
+    db = tmp_path / "c.db"
+    store.open_db(db).close()  # the admin's database
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        env = {**os.environ, "SF_LOGIN_URL": f"http://127.0.0.1:{silent.getsockname()[1]}",
+               "SF_USERNAME": "a@b.c", "SF_PASSWORD": "pw"}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "calltui", "--db", str(db), "sync"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            preexec_fn=_default_sigint)
+        silent.settimeout(60)
+        connection, _ = silent.accept()  # the login has begun, and waits for its answer
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+        connection.close()
+    assert process.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == (
+        "error: interrupted while logging in: nothing was read")
+    [log] = store.recent_syncs(store.open_db(db))
+    assert (log["mode"], log["status"], log["error"]) == (
+        "login", "interrupted", "interrupted (Ctrl-C) while logging in")
+
+
+def test_db_and_config_after_the_command_say_where_they_go(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["sync", "--db", str(tmp_path / "c.db")])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        "Error: --db goes before the command: calltui --db PATH sync ...")
+    nested = CliRunner().invoke(cli, ["report", "calls", "--config", "c.toml"])
+    assert nested.stderr.splitlines()[-1] == (
+        "Error: --config goes before the command: calltui --config FILE report calls ...")
+    other = CliRunner().invoke(cli, ["sync", "--dbb", "x"])
+    assert other.stderr.splitlines()[-1] == "Error: No such option '--dbb'."
 
 
 def test_ctrl_c_is_one_line_and_the_next_sync_goes_on(tmp_path: Path) -> None:

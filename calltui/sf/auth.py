@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from simple_salesforce.login import SalesforceLogin
 
-from calltui.sf.transport import EndpointSession, check_url, domain_for
+from calltui.sf.transport import EndpointSession, check_url, domain_for, is_salesforce_host
 
 __all__ = ["AuthError", "Credentials", "credentials_from_env", "login", "unreachable"]
 
@@ -87,15 +87,18 @@ def credentials_from_env(
     """
     given = _Settings(env, settings or {})
     common = _common(given)
-    session_id, password = env.get("SF_SESSION_ID"), env.get("SF_PASSWORD")
-    secret = env.get("SF_CONSUMER_SECRET")
+    _one_login_host(common, given)
+    session_id, secret = _trimmed(env.get("SF_SESSION_ID")), _trimmed(env.get("SF_CONSUMER_SECRET"))
+    password = env.get("SF_PASSWORD")
+    if password is not None:  # a line ending from a .env file saved on Windows, not the password
+        password = password.strip("\r\n")
     if session_id and common["instance_url"]:
         instance = common["instance_url"]
         if instance.startswith("http://") and not given.get("SF_LOGIN_URL", "login_url"):
             common["login_url"] = instance  # a local endpoint: talk to it over plain http
         return Credentials("session", session_id=session_id, **common)
     if common["username"] and password is not None:
-        token = env.get("SF_SECURITY_TOKEN", "")
+        token = _trimmed(env.get("SF_SECURITY_TOKEN")) or ""
         return Credentials("password", password=password, security_token=token, **common)
     if common["username"] and common["consumer_key"] and common["private_key_file"]:
         key_file = _key_file(common["private_key_file"],
@@ -106,11 +109,53 @@ def credentials_from_env(
             raise AuthError("client credentials need your My Domain: set SF_DOMAIN "
                             "(e.g. acme.my)")
         return Credentials("client_credentials", consumer_secret=secret, **common)
-    raise AuthError(
-        "no Salesforce credentials: set SF_USERNAME and SF_PASSWORD (+ SF_SECURITY_TOKEN), "
-        "or SF_USERNAME + SF_CONSUMER_KEY + SF_PRIVATE_KEY_FILE (JWT), or SF_CONSUMER_KEY + "
-        "SF_CONSUMER_SECRET + SF_DOMAIN, or SF_SESSION_ID + SF_INSTANCE_URL"
-    )
+    raise AuthError(_missing(common, given, password, session_id, secret))
+
+
+def _missing(common: dict[str, Any], given: _Settings, password: str | None,
+             session_id: str | None, secret: str | None) -> str:
+    """What is missing, naming what is set: a login half set up names its other half."""
+    user = given.label("SF_USERNAME", "username")
+    key = given.label("SF_CONSUMER_KEY", "consumer_key")
+    if session_id:
+        return "SF_SESSION_ID is set but SF_INSTANCE_URL is not: an existing session needs both"
+    if password is not None:
+        return f"SF_PASSWORD is set but {user} is not: the password login needs both"
+    if common["username"] and common["consumer_key"]:
+        return (f"{user} and {key} are set but SF_PRIVATE_KEY_FILE is not: the JWT login "
+                "needs the private key file too")
+    if common["username"]:
+        return (f"{user} is set but SF_PASSWORD is not (+ SF_SECURITY_TOKEN), nor "
+                "SF_CONSUMER_KEY + SF_PRIVATE_KEY_FILE for a JWT login")
+    if secret:
+        return "SF_CONSUMER_SECRET is set but SF_CONSUMER_KEY is not: client credentials need both"
+    if common["consumer_key"]:
+        return (f"{key} is set but SF_CONSUMER_SECRET is not (client credentials, with "
+                "SF_DOMAIN), nor SF_USERNAME + SF_PRIVATE_KEY_FILE (JWT)")
+    return ("no Salesforce credentials: set SF_USERNAME and SF_PASSWORD (+ SF_SECURITY_TOKEN), "
+            "or SF_USERNAME + SF_CONSUMER_KEY + SF_PRIVATE_KEY_FILE (JWT), or SF_CONSUMER_KEY + "
+            "SF_CONSUMER_SECRET + SF_DOMAIN, or SF_SESSION_ID + SF_INSTANCE_URL")
+
+
+def _trimmed(value: Any) -> str | None:
+    """A user name, key, token or session id without the spaces or line ending pasted
+    around it (none of them holds a space); None for None."""
+    return None if value is None else str(value).strip()
+
+
+def _one_login_host(common: dict[str, Any], given: _Settings) -> None:
+    """SF_LOGIN_URL on a Salesforce host and SF_DOMAIN must not name two hosts (one of
+    them decides production or sandbox). Another endpoint (a proxy, the stand-in org)
+    takes the requests for the SF_DOMAIN host."""
+    domain = common["domain"]
+    host = urlsplit(common["login_url"]).hostname or ""
+    if (domain and given.get("SF_LOGIN_URL", "login_url") and is_salesforce_host(host)
+            and host != f"{domain}.salesforce.com"):
+        raise AuthError(
+            f"{given.label('SF_LOGIN_URL', 'login_url')} ({host}) and "
+            f"{given.label('SF_DOMAIN', 'domain')} ({domain}.salesforce.com) name two "
+            "Salesforce hosts: set only one (SF_DOMAIN=test for a sandbox, acme.my for a My "
+            "Domain)")
 
 
 def _common(given: _Settings) -> dict[str, Any]:
@@ -120,8 +165,8 @@ def _common(given: _Settings) -> dict[str, Any]:
         "domain": _domain(given.get("SF_DOMAIN", "domain"), given.label("SF_DOMAIN", "domain")),
         "api_version": _api_version(given.get("SF_API_VERSION", "api_version"),
                                     given.label("SF_API_VERSION", "api_version")),
-        "username": given.get("SF_USERNAME", "username"),
-        "consumer_key": given.get("SF_CONSUMER_KEY", "consumer_key"),
+        "username": _trimmed(given.get("SF_USERNAME", "username")) or None,
+        "consumer_key": _trimmed(given.get("SF_CONSUMER_KEY", "consumer_key")) or None,
         "private_key_file": given.get("SF_PRIVATE_KEY_FILE", "private_key_file"),
         "instance_url": _url(given, "SF_INSTANCE_URL", "instance_url"),
     }
