@@ -17,7 +17,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.progress import Task as ProgressTask
 from rich.table import Table
 from rich.text import Text
 from sqlite_utils import Database
@@ -161,9 +169,26 @@ def tui(ctx: Context, screen: str) -> None:
     run_app(ctx.db_path, ctx.config, screen)
 
 
+class _Amount(ProgressColumn):
+    """How far: bytes for a file being read, else a count with the task's ``unit`` field
+    ('150,000/293,933 Tasks'; a Bulk read shown as kB misled)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._bytes = DownloadColumn()
+
+    def render(self, task: ProgressTask) -> Text:
+        unit = task.fields.get("unit", "bytes")
+        if unit == "bytes":
+            return self._bytes.render(task)
+        total = "?" if task.total is None else f"{int(task.total):,}"
+        return Text(f"{int(task.completed):,}/{total} {unit}", style="progress.download")
+
+
 def _progress(console: Console) -> Progress:
+    """A progress bar on ``console``'s terminal; give each task a ``unit`` (default bytes)."""
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
+        TextColumn("{task.description}"), BarColumn(), _Amount(), TimeElapsedColumn(),
         console=console, transient=True, disable=not console.is_terminal,
     )
 
@@ -671,7 +696,7 @@ def _sync_warehouse(ctx: Context, all_sessions: bool, since: Any, until: Any) ->
                                    batch_size=settings.batch_size)
     try:
         with _progress(err) as progress:
-            bar = progress.add_task("syncing the warehouse", total=None)
+            bar = progress.add_task("syncing the warehouse", total=None, unit="steps")
             result = run_warehouse_sync(
                 ctx.db, conn, settings, options,
                 on_progress=lambda d, t: progress.update(bar, completed=d, total=t))
@@ -816,7 +841,7 @@ def _run_sync(ctx: Context, options: Any, first_rows: Callable[[], None] = lambd
         progress.update(bar, completed=done, total=total)
 
     with _progress(err) as progress:
-        bar = progress.add_task("syncing Tasks", total=None)
+        bar = progress.add_task("syncing Tasks", total=None, unit="Tasks")
         try:
             return run_sync(ctx.db, client, options, on_progress=on_progress)
         except SyncError as exc:
@@ -934,7 +959,10 @@ def demo(ctx: Context, no_tui: bool, calls: int, seed: int) -> None:
             bar = progress.add_task("demo", total=None)
 
             def step(description: str, done: int, total: int) -> None:
-                progress.update(bar, description=description, completed=done, total=total)
+                unit = ("Tasks" if description.startswith("syncing") else
+                        "bytes" if description.startswith("importing") else "steps")
+                progress.update(bar, description=description, completed=done, total=total,
+                                unit=unit)
 
             summary = build_demo(db_path, calls=calls, seed=seed, on_progress=step,
                                  options=ctx.config.match)

@@ -211,7 +211,7 @@ def fix_type(ctx: Context, value: str | None, apply_: bool, undo_file: Path | No
     path: Path | None = None
     try:
         with _progress(err) as progress:
-            bar = progress.add_task("updating Tasks", total=None)
+            bar = progress.add_task("updating Tasks", total=None, unit="Tasks")
 
             def advance(done: int, total: int) -> None:
                 progress.update(bar, completed=done, total=total)

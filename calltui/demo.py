@@ -224,6 +224,7 @@ def make_demo_data(calls: int = 3000, seed: int = 7) -> DemoData:
     names, weights = zip(*SCENARIOS, strict=True)
     while len(maker.data.tasks) < calls:
         maker.call_for(maker.rng.choices(names, weights)[0])
+    del maker.data.tasks[calls:]  # a duplicate-call scenario adds two: exactly ``calls``
     background = max(0, calls * 10 - len(maker.data.sessions))
     while background > 0:  # web-only visitors: most sessions never lead to a call
         _, starts = maker.visitor(maker.rng.choice([1, 1, 1, 2, 3]))

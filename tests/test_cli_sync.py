@@ -19,6 +19,7 @@ from typing import Self
 
 import pytest
 from click.testing import CliRunner, Result
+from rich.progress import ProgressColumn
 
 from calltui import fixtype, store
 from calltui.cli import cli
@@ -539,3 +540,20 @@ def test_ctrl_c_during_the_match_after_a_sync_says_the_tasks_are_kept(
         "error: interrupted during the match: the synced Tasks are kept; run `calltui match` "
         "to finish it")
     assert store.count_rows(store.open_db(db), "tasks") == 4
+
+
+def test_the_sync_progress_counts_tasks_and_an_import_s_counts_bytes() -> None:
+    """A Bulk read of 293,933 Tasks showed '150.0/293.9 kB'."""
+    import io
+
+    from rich.console import Console
+
+    from calltui.cli import _progress
+
+    progress = _progress(Console(file=io.StringIO(), force_terminal=True))
+    tasks = progress.add_task("syncing Tasks", total=293_933, completed=150_000, unit="Tasks")
+    read = progress.add_task("importing", total=10_000_000, completed=5_000_000)
+    amount = progress.columns[2]
+    assert isinstance(amount, ProgressColumn)
+    assert amount.render(progress.tasks[tasks]).plain == "150,000/293,933 Tasks"
+    assert amount.render(progress.tasks[read]).plain == "5.0/10.0 MB"
