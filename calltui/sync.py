@@ -24,6 +24,7 @@ from calltui.normalize import format_ts, parse_ts
 from calltui.records import RowError, TaskFields, TaskValuesPlan, task_row, task_values_plan
 from calltui.sf.client import ApiLimitError, FieldError, Page, SalesforceClient, SyncError
 from calltui.sf.soql import DEFAULT_CALL_FILTER, TaskQuery
+from calltui.sources.files import Cancelled
 from calltui.typed_records import CsvTasks, TypedPage, TypedTasks, typed_tasks
 
 __all__ = ["SyncOptions", "SyncResult", "check_fields", "field_cause", "run_sync", "since_problem"]
@@ -201,9 +202,9 @@ def run_sync(db: Database, client: SalesforceClient, options: SyncOptions = Sync
                 store.set_watermark(db, result.window_end)
     except BaseException as exc:  # Ctrl-C included: the log keeps what was committed
         result.upserted, result.deleted, result.rejected = store.sync_rows(db, log_id)
-        if isinstance(exc, KeyboardInterrupt):
+        if isinstance(exc, KeyboardInterrupt | Cancelled):
             _finish(db, log_id, client, calls_before, result, "interrupted",
-                    "interrupted (Ctrl-C)")
+                    "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else str(exc))
         else:
             failure = _explained(exc, options) if isinstance(exc, SyncError) else exc
             _finish(db, log_id, client, calls_before, result, "failed", str(failure))
@@ -342,7 +343,11 @@ def _store_batch(db: Database, pages: Iterator[Page], fields: TaskFields,
             seen += len(records)
             pending += len(records)
             if on_progress:
-                on_progress(seen, result.count)
+                try:
+                    on_progress(seen, result.count)
+                except BaseException as exc:  # a cancel (or Ctrl-C) here: keep the pages
+                    failure, done = exc, True
+                    break
         _note_rows(db, result)
     return seen, failure, done
 

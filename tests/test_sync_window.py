@@ -15,6 +15,7 @@ from sqlite_utils import Database
 from calltui import store
 from calltui.fakeorg import FakeOrg
 from calltui.sf.client import SalesforceClient, SyncError
+from calltui.sources.files import Cancelled
 from calltui.sync import SyncOptions, SyncResult, run_sync
 from tests.test_sync import NOW, call_task, client_for, sync
 
@@ -88,14 +89,18 @@ def test_ctrl_c_keeps_the_committed_pages_and_logs_interrupted(
 
     monkeypatch.setattr(sync_module, "COMMIT_ROWS", 200)  # one page of the fixture's org
     org.add_tasks([call_task(i, NOW - timedelta(days=1, minutes=i)) for i in range(450)])
+    real = sync_module._store_page
 
-    def interrupt(done: int, total: int) -> None:
-        if done == 400:  # the second page, before its transaction commits
+    def interrupted_page(*args: Any) -> int:
+        if args[-1] == 201:  # the second page, while it is stored
             raise KeyboardInterrupt
+        return real(*args)
 
+    monkeypatch.setattr(sync_module, "_store_page", interrupted_page)
     client = client_for(org)
     with pytest.raises(KeyboardInterrupt):
-        run_sync(db, client, SyncOptions(), now=NOW, on_progress=interrupt)
+        run_sync(db, client, SyncOptions(), now=NOW)
+    monkeypatch.setattr(sync_module, "_store_page", real)
     [log] = store.recent_syncs(db)
     assert (log["status"], log["rows_upserted"], log["error"]) == (
         "interrupted", 200, "interrupted (Ctrl-C)")
@@ -104,6 +109,33 @@ def test_ctrl_c_keeps_the_committed_pages_and_logs_interrupted(
     assert store.get_watermark(db) == oldest_kept  # the next run goes on after them
     result = sync(db, client)
     assert (result.mode, store.count_rows(db, "tasks")) == ("incremental", 450)
+
+
+def test_a_cancel_keeps_the_pages_stored_before_it_and_logs_interrupted(
+    org: FakeOrg, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app's cancel (x) comes through on_progress, after a page is stored: the batch
+    it was in is kept (the app kept none of it, and logged the run as failed)."""
+    import calltui.sync as sync_module
+
+    monkeypatch.setattr(sync_module, "COMMIT_ROWS", 400)  # two pages a transaction
+    org.add_tasks([call_task(i, NOW - timedelta(days=1, minutes=i)) for i in range(650)])
+
+    def cancel(done: int, total: int) -> None:
+        if done == 600:  # the third page, the first of the second transaction
+            raise Cancelled()
+
+    client = client_for(org)
+    with pytest.raises(Cancelled):
+        run_sync(db, client, SyncOptions(), now=NOW, on_progress=cancel)
+    [log] = store.recent_syncs(db)
+    assert (log["status"], log["rows_upserted"], log["error"]) == (
+        "interrupted", 600, "cancelled by the user")
+    assert store.count_rows(db, "tasks") == 600
+    assert store.get_watermark(db) == db.execute(
+        "SELECT MAX(system_modstamp) FROM tasks").fetchone()[0]
+    assert sync(db, client).mode == "incremental"
+    assert store.count_rows(db, "tasks") == 650
 
 
 def test_a_failure_inside_a_batch_counts_only_what_was_committed(

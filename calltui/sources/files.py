@@ -55,6 +55,17 @@ class FileRefused(Exception):
     """How the import log records it."""
 
 
+class Cancelled(FileRefused):
+    """The user cancelled the work (the app's ``x``), raised from an ``on_progress``
+    callback: the import log says "cancelled"; a sync keeps the pages it stored and its
+    log says "interrupted", as after Ctrl-C."""
+
+    status = "cancelled"
+
+    def __init__(self) -> None:
+        super().__init__("cancelled by the user")
+
+
 @dataclass
 class Record:
     """One raw record: where it sits in the file and its fields (or why it is unreadable)."""

@@ -31,6 +31,7 @@ from calltui.config import Config
 from calltui.importer import FileRefused, FileStopped, import_file
 from calltui.match import MatchSummary, live_calls, run_match
 from calltui.sf.auth import AuthError
+from calltui.sources.files import Cancelled
 from calltui.sync import SyncOptions, options_from_config, run_sync
 from calltui.tui.screens import (
     DataScreen,
@@ -65,16 +66,6 @@ SCREENS: tuple[tuple[str, str, str], ...] = (
 
 SCREEN_NAMES = tuple(mode for _, mode, _ in SCREENS)
 _SCREENS_GROUP = Binding.Group("Screens", compact=True)
-
-
-class Cancelled(FileRefused):
-    """The user cancelled the work: the import log says "cancelled", the sync log "failed"
-    with "cancelled by the user"."""
-
-    status = "cancelled"
-
-    def __init__(self) -> None:
-        super().__init__("cancelled by the user")
 
 
 def make_client(config: Config) -> Any:
