@@ -72,7 +72,7 @@ class Context:
         if self._db is not None:
             self._db.close()
             self._db = None
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", store.SYNC_LOCK_SUFFIX):
             Path(f"{self.db_path}{suffix}").unlink(missing_ok=True)
         for folder in new_folders:
             with suppress(OSError):

@@ -318,6 +318,46 @@ def open_db(path: str | Path) -> Database:
     return db
 
 
+class SyncBusy(StoreError):
+    """Another sync holds this database's sync lock."""
+
+
+def db_file(db: Database) -> Path | None:
+    """The file behind ``db`` (None in memory)."""
+    for _, name, file in db.execute("PRAGMA database_list").fetchall():
+        if name == "main":
+            return Path(file) if file else None
+    return None
+
+
+SYNC_LOCK_SUFFIX = "-synclock"
+
+
+@contextmanager
+def sync_lock(db: Database) -> Iterator[None]:
+    """One Salesforce sync at a time on a database: a second is refused at once
+    (``SyncBusy``) instead of reading the same window again and spending its API calls
+    twice. The lock is an exclusive transaction on an empty file beside the database
+    (``<db>-synclock``, kept like ``-wal`` and ``-shm``), so the operating system lets it
+    go if the process dies."""
+    path = db_file(db)
+    if path is None:
+        yield
+        return
+    lock = sqlite3.connect(f"{path}{SYNC_LOCK_SUFFIX}", timeout=0, isolation_level=None)
+    try:
+        lock.execute("BEGIN EXCLUSIVE")
+    except sqlite3.OperationalError:
+        lock.close()
+        raise SyncBusy(f"another calltui sync is running on {path}; let it finish (or stop "
+                       "it), then sync again: nothing was read") from None
+    try:
+        yield
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+
+
 def busy_timeout_ms() -> int:
     """How long a writer waits for another one (``CALLTUI_BUSY_TIMEOUT`` ms, default 60 s)."""
     try:

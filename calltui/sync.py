@@ -156,7 +156,20 @@ def _window(db: Database, options: SyncOptions) -> tuple[datetime | None, str, b
 
 def run_sync(db: Database, client: SalesforceClient, options: SyncOptions = SyncOptions(),
              now: datetime | None = None, on_progress: ProgressFn | None = None) -> SyncResult:
-    """One sync run; raises ``SyncError`` after logging it, with every committed page kept."""
+    """One sync run; raises ``SyncError`` after logging it, with every committed page kept.
+    Only one runs at a time on a database (a dry run, which writes nothing, any time)."""
+    if options.dry_run:
+        return _sync(db, client, options, now, on_progress)
+    try:
+        with store.sync_lock(db):
+            return _sync(db, client, options, now, on_progress)
+    except store.SyncBusy as exc:
+        store.log_failed_sync(db, _window(db, options)[1], str(exc))
+        raise SyncError(str(exc)) from None
+
+
+def _sync(db: Database, client: SalesforceClient, options: SyncOptions,
+          now: datetime | None, on_progress: ProgressFn | None) -> SyncResult:
     now = now or datetime.now(UTC)
     end = now - options.lag
     problem = since_problem(options, now)

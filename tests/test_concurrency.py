@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import calltui
 from calltui import store, vendors
 from calltui.importer import import_file
@@ -133,3 +135,35 @@ def test_every_write_transaction_takes_the_write_lock_when_it_begins(tmp_path: P
 def _a_deferred_begin_for_the_check_above(db: Any) -> None:
     with db.atomic():
         pass
+
+
+def test_a_second_sync_is_refused_at_once_while_one_runs(tmp_path: Path) -> None:
+    """Two syncs of one database both read the whole window (twice the API calls) and
+    matched twice; the second is now refused before it reads, and logged."""
+    from calltui.fakeorg import FakeOrg
+    from calltui.sf.client import SyncError
+    from calltui.sync import run_sync
+    from tests.test_sync import client_for, sample_tasks
+
+    path = tmp_path / "c.db"
+    db = store.open_db(path)
+    holder = subprocess.Popen(  # another process, in the middle of its sync
+        [sys.executable, "-c", "import sys\nfrom calltui import store\n"
+         f"with store.sync_lock(store.open_db({str(path)!r})):\n"
+         "    print('held', flush=True)\n    sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    with FakeOrg() as org:
+        org.add_tasks(sample_tasks())
+        client = client_for(org)
+        calls = org.api_calls
+        with pytest.raises(SyncError) as refused:
+            run_sync(db, client)
+        assert org.api_calls == calls  # nothing was read
+        assert str(refused.value) == (
+            f"another calltui sync is running on {path}; let it finish (or stop it), then "
+            "sync again: nothing was read")
+        [log] = store.recent_syncs(db)
+        assert (log["status"], log["error"]) == ("failed", str(refused.value))
+        holder.communicate("")  # the other sync ends
+        assert run_sync(db, client).upserted == 4
