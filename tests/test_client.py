@@ -36,6 +36,18 @@ def test_a_refused_session_id_says_to_get_a_new_one(org: FakeOrg) -> None:
     assert org.logins == 0  # no login was tried: there is none with a session id
 
 
+def test_a_refused_session_id_names_the_login_set_up_beside_it(org: FakeOrg) -> None:
+    """A stale SF_SESSION_ID left in the shell won over a working password login."""
+    creds = credentials_from_env({"SF_SESSION_ID": "00D!bogus", "SF_INSTANCE_URL": org.url,
+                                  "SF_USERNAME": org.username, "SF_PASSWORD": org.password})
+    with pytest.raises(SyncError) as info:
+        SalesforceClient(creds, backoff=0.0).describe_task()
+    assert str(info.value) == (
+        "describe Task: Salesforce refused the session id (SF_SESSION_ID): it has expired or "
+        "was revoked; get a new one, or unset SF_SESSION_ID to log in with SF_USERNAME + "
+        "SF_PASSWORD (set too; an existing session comes first)")
+
+
 @pytest.mark.parametrize("scheme", ["http", "https"])
 def test_an_unreachable_instance_is_named(scheme: str) -> None:
     url = f"{scheme}://127.0.0.1:{free_port()}"

@@ -52,6 +52,7 @@ class Credentials:
     private_key_file: str | None = None
     session_id: str | None = field(default=None, repr=False)
     instance_url: str | None = None
+    set_aside: str | None = None  # a session wins; the other login also set, if any
 
     def secrets(self) -> list[str]:
         """The secret values, so tests and logs can make sure none leaks."""
@@ -96,7 +97,8 @@ def credentials_from_env(
         instance = common["instance_url"]
         if instance.startswith("http://") and not given.get("SF_LOGIN_URL", "login_url"):
             common["login_url"] = instance  # a local endpoint: talk to it over plain http
-        return Credentials("session", session_id=session_id, **common)
+        return Credentials("session", session_id=session_id, set_aside=_other_login(
+            common, given, password, secret), **common)
     if common["username"] and password is not None:
         token = _trimmed(env.get("SF_SECURITY_TOKEN")) or ""
         return Credentials("password", password=password, security_token=token, **common)
@@ -135,6 +137,20 @@ def _missing(common: dict[str, Any], given: _Settings, password: str | None,
     return ("no Salesforce credentials: set SF_USERNAME and SF_PASSWORD (+ SF_SECURITY_TOKEN), "
             "or SF_USERNAME + SF_CONSUMER_KEY + SF_PRIVATE_KEY_FILE (JWT), or SF_CONSUMER_KEY + "
             "SF_CONSUMER_SECRET + SF_DOMAIN, or SF_SESSION_ID + SF_INSTANCE_URL")
+
+
+def _other_login(common: dict[str, Any], given: _Settings, password: str | None,
+                 secret: str | None) -> str | None:
+    """The login also set up beside an existing session, named as set (None if none)."""
+    user = given.label("SF_USERNAME", "username")
+    key = given.label("SF_CONSUMER_KEY", "consumer_key")
+    if common["username"] and password is not None:
+        return f"{user} + SF_PASSWORD"
+    if common["username"] and common["consumer_key"] and common["private_key_file"]:
+        return f"{user} + {key} + SF_PRIVATE_KEY_FILE"
+    if common["consumer_key"] and secret:
+        return f"{key} + SF_CONSUMER_SECRET"
+    return None
 
 
 def _trimmed(value: Any) -> str | None:

@@ -127,9 +127,12 @@ class SalesforceClient:
                 return fn(self.sf)
             except SalesforceExpiredSession:
                 if self.creds.mode == "session":  # no way to log in again
-                    raise SyncError(f"{what}: Salesforce refused the session id "
-                                    "(SF_SESSION_ID): it has expired or was revoked; get a "
-                                    "new one") from None
+                    other = self.creds.set_aside
+                    raise SyncError(
+                        f"{what}: Salesforce refused the session id (SF_SESSION_ID): it has "
+                        "expired or was revoked; get a new one" + (
+                            f", or unset SF_SESSION_ID to log in with {other} (set too; an "
+                            "existing session comes first)" if other else "")) from None
                 if relogged:
                     raise SyncError(f"{what}: the Salesforce session expired and a new "
                                     "login did not help") from None
