@@ -59,7 +59,11 @@ def resolve_vendor(ctx: Context, db: Database, name: str | None) -> str | None:
 def _since(value: str | None) -> str | None:
     """``--since`` as a stored timestamp: a date is midnight UTC; a time without offset UTC."""
     moment = _moment("--since", value)
-    return None if moment is None else format_ts(moment)
+    if moment is None:
+        return None
+    if moment > datetime.now(UTC):  # an empty bundle or plan would say nothing of why
+        fail(f"--since {value} is in the future: no call is at or after it yet", 2)
+    return format_ts(moment)
 
 
 # --- escalate -------------------------------------------------------------------------

@@ -173,9 +173,19 @@ def test_since_and_vendor_filter_the_bundle(tmp_path: Path) -> None:
     assert run(db, "escalate", "--out", str(out), "--vendor", "invoca").exit_code == 0
     assert [r["task_id"] for r in _rows(out / "calls.csv")] == AFFECTED[1:3]
     assert "Invoca/DialogTech" in (out / "summary.md").read_text()
-    assert run(db, "escalate", "--out", str(out), "--since", "2027-01-01").exit_code == 0
+    assert run(db, "escalate", "--out", str(out), "--since", "2026-06-01").exit_code == 0
     assert _rows(out / "calls.csv") == []
     assert "No affected calls" in (out / "summary.md").read_text()
+
+
+@pytest.mark.parametrize("command", [["escalate"], ["fix-type", "--set", "Call"]])
+def test_a_since_in_the_future_is_refused(tmp_path: Path, command: list[str]) -> None:
+    """It gave an empty bundle ('0 affected calls'), as if nothing were wrong."""
+    db = matched_db(tmp_path)
+    future = run(db, *command, "--since", "2999-01-01")
+    assert future.exit_code == 2
+    assert future.stderr == ("error: --since 2999-01-01 is in the future: no call is at or "
+                             "after it yet\n")
 
 
 def test_escalate_errors_are_one_line(tmp_path: Path) -> None:
