@@ -111,6 +111,11 @@ def fail(message: str, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
+# The app's screens (calltui.tui.app.SCREEN_NAMES, which the CLI does not import).
+APP_SCREENS = ("overview", "missing", "unmatched-calls", "unmatched-sessions", "touchpoints",
+               "log", "channels", "calls")
+
+
 class _Root(click.Group):
     """The root group: Ctrl-C anywhere is one line and exit 130 (click says 'Aborted!' and
     exits 1), and ``--db`` or ``--config`` given after the command says where it goes."""
@@ -135,24 +140,27 @@ class _Root(click.Group):
               envvar="CALLTUI_DB", help="SQLite database (default: user data dir; CALLTUI_DB).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
               help="TOML config file (default: user config dir).")
+@click.option("--screen", type=click.Choice(APP_SCREENS),
+              help="With no command: open the app on this screen (as `calltui tui --screen`).")
 @click.version_option(package_name="calltui")
 @click.pass_context
-def cli(ctx: click.Context, db_path: Path | None, config_path: Path | None) -> None:
+def cli(ctx: click.Context, db_path: Path | None, config_path: Path | None,
+        screen: str | None) -> None:
     """See why call-tracking Tasks did or did not become Marketo Measure touchpoints."""
+    if screen and ctx.invoked_subcommand is not None:
+        fail(f"--screen is for the app: calltui --screen {screen}, with no command", 2)
     try:
         config = load_config(config_path)
     except ConfigError as exc:
         fail(str(exc), 2)
     ctx.obj = Context(db_path or store.default_db_path(), config)
     if ctx.invoked_subcommand is None:
-        ctx.invoke(tui)
+        ctx.invoke(tui, screen=screen or "overview")
 
 
 @cli.command()
 @click.option("--screen", default="overview", show_default=True,
-              type=click.Choice(["overview", "missing", "unmatched-calls", "unmatched-sessions",
-                                 "touchpoints", "log", "channels", "calls"]),
-              help="Open this screen first.")
+              type=click.Choice(APP_SCREENS), help="Open this screen first.")
 @pass_ctx
 def tui(ctx: Context, screen: str) -> None:
     """Open the app (the default when no command is given).

@@ -238,7 +238,7 @@ def test_app_without_a_terminal_says_so(tmp_path: Path) -> None:
     assert result.stderr.startswith("error: the app needs a terminal")
 
 
-@pytest.mark.parametrize("args", [[], ["tui"], ["tui", "--screen", "log"]])
+@pytest.mark.parametrize("args", [[], ["tui"], ["tui", "--screen", "log"], ["--screen", "log"]])
 def test_app_on_a_missing_database_refuses_and_creates_nothing(
     tmp_path: Path, args: list[str]
 ) -> None:
@@ -452,6 +452,17 @@ def test_tui_screen_choices_are_the_apps_screens() -> None:
 
     option = next(p for p in cli.commands["tui"].params if p.name == "screen")
     assert tuple(option.type.choices) == SCREEN_NAMES  # type: ignore[attr-defined]
+    root = next(p for p in cli.params if p.name == "screen")
+    assert tuple(root.type.choices) == SCREEN_NAMES  # type: ignore[attr-defined]
+
+
+def test_screen_before_a_command_says_it_is_for_the_app(tmp_path: Path) -> None:
+    """`calltui --db X --screen log` said 'No such option'; with a command it is an error."""
+    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "c.db"), "--screen", "log",
+                                      "report", "calls"])
+    assert result.exit_code == 2
+    assert result.stderr == ("error: --screen is for the app: calltui --screen log, with no "
+                             "command\n")
 
 
 def test_a_table_into_a_pipe_keeps_each_value_on_one_line(
