@@ -232,7 +232,7 @@ async def test_log_shows_rejected_rows_with_file_line_and_reason(many_db: Path) 
         assert rows[0][3] == "Id"  # the column at fault
         assert "not a Salesforce Id" in rows[0][4]
         imports = app.screen.query_one("#imports", DataTable)
-        assert [str(c) for c in imports.get_row_at(0)][5:8] == ["452", "450", "2"]
+        assert [str(c) for c in imports.get_row_at(0)][4:8] == ["ok", "452", "450", "2"]
 
 
 def _on_screen(widget: Any) -> str:
@@ -546,10 +546,12 @@ async def test_log_and_overview_show_the_sync_log(db_path: Path) -> None:
         await pilot.press("6")
         await pilot.pause()
         syncs = app.screen.query_one("#syncs", DataTable)
-        row = [str(c) for c in syncs.get_row_at(0)]
-        assert row[3] == "incremental" and row[6:12] == ["400", "3", "0", "7", "10/100000",
-                                                         "17/100000"]
-        assert row[12:] == ["failed", "query: Salesforce API request limit exceeded"]
+        cells = syncs.get_row_at(0)
+        row = [str(c) for c in cells]
+        assert row[2:8] == ["failed", "incremental", "400", "3", "0", "7"]  # in view at once
+        assert row[11:] == ["10/100000", "17/100000",
+                            "query: Salesforce API request limit exceeded"]
+        assert cells[2].spans[0].style == "red"
 
 
 # --- the admin app: every screen, working a list, actions, keyboard ----------------------

@@ -22,11 +22,22 @@ from calltui.tui.widgets import Column, PagedTable, PageSource, Row
 
 __all__ = ["LogScreen", "reject_source", "run_detail"]
 
-SYNC_COLUMNS = ("Id", "Started (UTC)", "Finished", "Mode", "Window from", "Window to",
-                "Upserted", "Deleted", "Rejected", "API calls", "Usage before", "Usage after",
-                "Status", "Error")
-IMPORT_COLUMNS = ("Id", "File", "Kind", "Started (UTC)", "Finished", "Read", "Stored",
-                  "Rejected", "Status", "Error")
+
+def _cells(values: tuple[Any, ...], status_at: int) -> list[Text]:
+    """A run's row as plain text, its status coloured when it did not end well."""
+    cells = [Text(cell(v)) for v in values]
+    cells[status_at].stylize(STATUS_STYLES.get(str(values[status_at]), ""))
+    return cells
+
+# Status and the counts first: at 120 columns the status sat past the window columns,
+# 200 presses of Right away; the long Error column comes last.
+SYNC_COLUMNS = ("Id", "Started (UTC)", "Status", "Mode", "Upserted", "Deleted", "Rejected",
+                "API calls", "Finished", "Window from", "Window to", "Usage before",
+                "Usage after", "Error")
+IMPORT_COLUMNS = ("Id", "File", "Kind", "Started (UTC)", "Status", "Read", "Stored",
+                  "Rejected", "Finished", "Error")
+STATUS_STYLES = {"failed": "red", "refused": "red", "interrupted": "yellow",
+                 "cancelled": "yellow", "stopped": "yellow"}
 REJECT_COLUMNS = (
     Column("File", lambda r: Path(r["file"]).name),
     Column("Line", lambda r: str(r["line"])),
@@ -98,9 +109,9 @@ class LogScreen(DataScreen):
         self._runs["imports"] = {str(row["id"]): row for row in store.recent_imports(self.state.db)}
         for row in self._runs["imports"].values():
             values = (row["id"], row["file"], row["kind"], short_ts(row["started_at"]),
-                      short_ts(row["finished_at"]), row["rows_read"], row["rows_stored"],
-                      row["rows_rejected"], row["status"], row["error"])
-            table.add_row(*(Text(cell(v)) for v in values), key=str(row["id"]))
+                      row["status"], row["rows_read"], row["rows_stored"],
+                      row["rows_rejected"], short_ts(row["finished_at"]), row["error"])
+            table.add_row(*_cells(values, status_at=4), key=str(row["id"]))
         if not initial:
             self.query_one("#rejects", PagedTable).reload()
         self._show_detail()
@@ -110,12 +121,12 @@ class LogScreen(DataScreen):
         table.clear()
         self._runs["syncs"] = {str(row["id"]): row for row in store.recent_syncs(self.state.db)}
         for row in self._runs["syncs"].values():
-            values = (row["id"], short_ts(row["started_at"]), short_ts(row["finished_at"]),
-                      row["mode"], short_ts(row["window_start"]), short_ts(row["window_end"]),
+            values = (row["id"], short_ts(row["started_at"]), row["status"], row["mode"],
                       row["rows_upserted"], row["rows_deleted"], row["rows_rejected"],
-                      row["api_calls"], row["usage_before"], row["usage_after"], row["status"],
-                      row["error"])
-            table.add_row(*(Text(cell(v)) for v in values), key=str(row["id"]))
+                      row["api_calls"], short_ts(row["finished_at"]),
+                      short_ts(row["window_start"]), short_ts(row["window_end"]),
+                      row["usage_before"], row["usage_after"], row["error"])
+            table.add_row(*_cells(values, status_at=2), key=str(row["id"]))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.has_focus:
