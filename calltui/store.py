@@ -1049,6 +1049,15 @@ def last_match(db: Database) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+def finished_work(db: Database) -> tuple[Any, ...]:
+    """What has finished: the last match, sync and import (ids and end times). It changes
+    when another process's work ends, not with each batch a running sync commits."""
+    return tuple(db.execute(
+        "SELECT (SELECT MAX(id) FROM match_runs), "
+        "(SELECT MAX(id) || ' ' || COALESCE(MAX(finished_at), '') FROM sync_log), "
+        "(SELECT MAX(id) || ' ' || COALESCE(MAX(finished_at), '') FROM imports)").fetchone())
+
+
 def recent_imports(db: Database, limit: int = 200) -> list[dict[str, Any]]:
     return list(db.query("SELECT * FROM imports ORDER BY id DESC LIMIT ?", [limit]))
 

@@ -557,6 +557,28 @@ async def test_log_and_overview_show_the_sync_log(db_path: Path) -> None:
 # --- the admin app: every screen, working a list, actions, keyboard ----------------------
 
 
+async def test_the_overview_follows_work_another_process_finished(
+    sample_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`calltui fix-type --undo` in a terminal re-matched, and the open app went on
+    showing the old type_blank count and last match until `r`."""
+    monkeypatch.setattr(app_module, "WATCH_SECONDS", 0.1)
+    app = CalltuiApp(sample_db, Config())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        flags = app.screen.query_one("#by-flag", DataTable)
+        assert _cell(flags, "type_blank") == "1"
+        other = store.open_db(sample_db)  # another process's connection
+        other.execute("UPDATE tasks SET type = '' WHERE type = 'Call'")
+        other.conn.commit()
+        await pilot.pause(0.4)
+        assert _cell(flags, "type_blank") == "1"  # a write alone: nothing has finished yet
+        run_match(other)
+        other.close()
+        await pilot.pause(0.4)
+        assert _cell(app.screen.query_one("#by-flag", DataTable), "type_blank") == "4"
+
+
 @pytest.mark.parametrize("screen", app_module.SCREEN_NAMES)
 async def test_every_screen_opens_directly_at_80x24(sample_db: Path, screen: str) -> None:
     app = CalltuiApp(sample_db, Config(), screen=screen)

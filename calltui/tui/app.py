@@ -65,6 +65,8 @@ SCREENS: tuple[tuple[str, str, str], ...] = (
 """Key, mode name (also ``calltui tui --screen``) and title of each main screen."""
 
 SCREEN_NAMES = tuple(mode for _, mode, _ in SCREENS)
+WATCH_SECONDS = 2.0
+"""How often the app looks whether another process changed the database."""
 _SCREENS_GROUP = Binding.Group("Screens", compact=True)
 
 
@@ -166,6 +168,25 @@ class CalltuiApp(App[None]):
         self.sub_title = str(self.state.db_path)
         self.switch_mode(self.first_screen)
         self.call_after_refresh(self._freeze_startup_objects)
+        self._seen = (self._data_version(), store.finished_work(self.state.db))
+        self.set_interval(WATCH_SECONDS, self.watch_database)
+
+    def _data_version(self) -> int:
+        return int(self.state.db.execute("PRAGMA data_version").fetchone()[0])
+
+    def watch_database(self) -> None:
+        """Reload when work another process ran on this database has ended (a `calltui
+        sync`, `import` or `fix-type` in a terminal): the Overview went on showing the
+        counts from before. ``data_version`` (free) says another connection wrote; the
+        finished match, sync and import say whether it was more than a running sync's
+        batch."""
+        version = self._data_version()
+        if self.busy or version == self._seen[0]:
+            return
+        finished = store.finished_work(self.state.db)
+        if finished != self._seen[1]:
+            self.data_changed()
+        self._seen = (version, finished)
 
     def _freeze_startup_objects(self) -> None:
         """Keep the tens of thousands of objects made at start-up (widgets, styles, code)
@@ -380,6 +401,7 @@ class CalltuiApp(App[None]):
 
     def data_changed(self) -> None:
         """Bump the data generation and reload the screens of the current mode."""
+        self._seen = (self._data_version(), store.finished_work(self.state.db))
         self.state.generation += 1
         for screen in self.screen_stack:
             if isinstance(screen, DataScreen):
