@@ -579,6 +579,30 @@ async def test_the_overview_follows_work_another_process_finished(
         assert _cell(app.screen.query_one("#by-flag", DataTable), "type_blank") == "4"
 
 
+async def test_q_while_work_runs_asks_first(sample_db: Path) -> None:
+    """q during a sync quit at once, with no word of what was kept."""
+    from calltui.tui.screens.confirm import QuitConfirm
+
+    app = CalltuiApp(sample_db, Config())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.busy = "Syncing call Tasks from Salesforce…"
+        await pilot.press("q")
+        await pilot.pause()
+        assert isinstance(app.screen, QuitConfirm) and app.is_running
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, OverviewScreen) and app.is_running
+        await pilot.press("q", "y")
+        await pilot.pause()
+        assert not app.is_running
+    idle = CalltuiApp(sample_db, Config())
+    async with idle.run_test(size=SIZE) as pilot:
+        await pilot.press("q")
+        await pilot.pause()
+        assert not idle.is_running
+
+
 @pytest.mark.parametrize("screen", app_module.SCREEN_NAMES)
 async def test_every_screen_opens_directly_at_80x24(sample_db: Path, screen: str) -> None:
     app = CalltuiApp(sample_db, Config(), screen=screen)

@@ -44,6 +44,7 @@ from calltui.tui.screens import (
     unmatched_screen,
 )
 from calltui.tui.screens.channels import ChannelsScreen
+from calltui.tui.screens.confirm import QuitConfirm
 from calltui.tui.screens.fixtype import FixTypeConfirm
 from calltui.tui.screens.help import HelpScreen
 from calltui.tui.state import AppState
@@ -235,6 +236,18 @@ class CalltuiApp(App[None]):
             return False
         self.busy = text
         return True
+
+    async def action_quit(self) -> None:
+        """Quit; while a sync, import or match runs, ask first (q quit at once)."""
+        if not self.busy:
+            self.exit()
+            return
+
+        def chosen(quit_app: bool | None) -> None:
+            if quit_app:
+                self.workers.cancel_group(self, "work")
+                self.exit()
+        self.push_screen(QuitConfirm(self.busy), chosen)
 
     def action_cancel_work(self) -> None:
         if not self.busy:
