@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -89,14 +89,19 @@ class SyncResult:
                 f"{self.rejected:,} rejected; {self.api_calls} API calls")
 
 
-def check_fields(client: SalesforceClient, fields: TaskFields) -> None:
+def check_fields(client: SalesforceClient, fields: TaskFields) -> TaskFields:
     """Describe Task and make sure the BizibleId and call-time fields are there
-    (``field_cause`` says why one is not)."""
-    described = {f["name"].lower(): f for f in client.describe_task().get("fields", [])}
+    (``field_cause`` says why one is not). Returns them spelt as Salesforce spells them:
+    a query may name a field in any case, but its records carry the field's own name
+    (a configured bizible2__BizibleID__c found no BizibleId in them)."""
+    described = {f["name"].lower(): f["name"]
+                 for f in client.describe_task().get("fields", [])}
     for name in (fields.bizible_id, *fields.call_time):
         if name.lower() not in described:
             raise FieldError(f"Task has no field {name} visible to this user "
                              f"(API v{client.creds.api_version})", field=name)
+    return TaskFields(bizible_id=described[fields.bizible_id.lower()],
+                      call_time=tuple(described[name.lower()] for name in fields.call_time))
 
 
 def field_cause(name: str, fields: TaskFields, call_filter: str) -> str:
@@ -176,12 +181,12 @@ def _sync(db: Database, client: SalesforceClient, options: SyncOptions,
     if problem:
         raise SyncError(problem)
     start, mode, moves_watermark = _window(db, options)
-    query = TaskQuery(options.fields, options.call_filter)
     calls_before = client.api_calls
     result = SyncResult(mode, format_ts(start) if start else None, format_ts(end),
                         moves_watermark=moves_watermark)
     try:
-        check_fields(client, options.fields)
+        options = replace(options, fields=check_fields(client, options.fields))
+        query = TaskQuery(options.fields, options.call_filter)
         result.usage_before = client.usage  # the first answer's Sforce-Limit-Info
         result.count = _count(client, query.count(start, end), options)
     except SyncError as exc:  # in the sync log too, as every run is (not a dry run's)

@@ -453,6 +453,30 @@ def test_a_mistyped_bizible_id_field_setting_is_named(org: FakeOrg, db: Database
         "is bizible2__BizibleId__c)")
 
 
+@pytest.mark.parametrize("bulk", [False, True])
+def test_a_field_setting_in_another_case_reads_the_same_tasks(
+    org: FakeOrg, db_path: Path, tmp_path: Path, bulk: bool
+) -> None:
+    """Salesforce takes field names in any case but answers with the field's own
+    spelling: settings in another case read the same Tasks, a call only by its BizibleId
+    included, by REST and by Bulk."""
+    org.add_tasks([*sample_tasks(),
+                   {**call_task(9, NOW - timedelta(hours=1)), "Type": None,
+                    "TaskSubtype": "Task"}])  # a call only by its BizibleId
+    threshold = {"bulk_threshold": 0} if bulk else {}
+    plain = store.open_db(db_path)
+    sync(plain, client_for(org), **threshold)
+    shouted = store.open_db(tmp_path / "shouted.db")
+    other_case = TaskFields(bizible_id="BIZIBLE2__BizibleID__C",
+                            call_time=("bizible2__bizible_touchpoint_date__c",
+                                       "completeddatetime", "CREATEDDATE"))
+    sync(shouted, client_for(org), fields=other_case, **threshold)
+    query = "SELECT id, bizible_id, call_at, is_call FROM tasks ORDER BY id"
+    rows = [dict(r) for r in plain.query(query)]
+    assert len(rows) == 5 and all(r["is_call"] for r in rows)
+    assert [dict(r) for r in shouted.query(query)] == rows
+
+
 def test_a_field_mistyped_in_the_call_filter_is_named_with_the_setting(
     org: FakeOrg, db: Database
 ) -> None:

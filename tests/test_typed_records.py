@@ -309,3 +309,19 @@ def test_a_bulk_sync_reads_its_csv_pages_as_rows(db: Database, page_kinds: list[
     assert page_kinds and set(page_kinds) == {"TypedPage"}  # deleted ones by REST, then CSV
     assert result.upserted == 7 and result.rejected == 1
     assert store.count_rows(db, "tasks") == 7
+
+
+def test_field_settings_in_another_case_still_read_every_page_typed(
+    db: Database, page_kinds: list[str]
+) -> None:
+    """Settings are spelt as Salesforce spells the fields before the query is built, so
+    a bizible_id_field in another case no longer sends every page the slow dict way."""
+    fields = TaskFields(bizible_id="BIZIBLE2__BizibleID__C",
+                        call_time=("bizible2__bizible_touchpoint_date__c", "completeddatetime",
+                                   "CREATEDDATE"))
+    with FakeOrg(page_size=3) as org:
+        org.set_now(NOW)
+        org.add_tasks([{**REST, "Id": None, "Subject": f"Call {n}"} for n in range(7)])
+        sync.run_sync(db, client_for(org), sync.SyncOptions(full=True, fields=fields), now=NOW)
+    assert page_kinds == ["TypedPage"] * 4
+    assert store.count_rows(db, "tasks") == 7
