@@ -848,29 +848,26 @@ def _run_sync(ctx: Context, options: Any, first_rows: Callable[[], None] = lambd
             first_rows()
         progress.update(bar, completed=done, total=total)
 
+    logged: list[int] = []  # this run's sync log row, once it has one
     with _progress(err) as progress:
         bar = progress.add_task("syncing Tasks", total=None, unit="Tasks")
         try:
-            return run_sync(ctx.db, client, options, on_progress=on_progress)
+            return run_sync(ctx.db, client, options, on_progress=on_progress,
+                            on_log=logged.append)
         except SyncError as exc:
             progress.stop()
-            kept = None if options.dry_run else _kept(ctx.db)
+            kept = _kept(ctx.db, logged[0]) if logged else None
             fail(f"{exc}; {kept}" if kept else str(exc))
         except KeyboardInterrupt:
             progress.stop()
-            fail(_interrupted(ctx.db), 130)
+            fail(f"interrupted: {_kept(ctx.db, logged[0] if logged else 0, always=True)}", 130)
 
 
-def _interrupted(db: Database) -> str:
-    """What a sync stopped by Ctrl-C kept, from its sync log row (committed counts)."""
-    return f"interrupted: {_kept(db, always=True)}"
-
-
-def _kept(db: Database, always: bool = False) -> str | None:
-    """What the last, stopped, sync kept and where the next one starts, from its sync log
-    row (committed counts); None when it kept nothing and ``always`` is not set."""
-    last = store.recent_syncs(db, 1)
-    row = last[0] if last else {}
+def _kept(db: Database, log_id: int, always: bool = False) -> str | None:
+    """What the stopped sync logged as ``log_id`` kept and where the next one starts (its
+    row's committed counts; not the newest row, which may be another run's); None when
+    it kept nothing and ``always`` is not set."""
+    row = store.sync_log_row(db, log_id) or {}
     stored, deleted = row.get("rows_upserted") or 0, row.get("rows_deleted") or 0
     if not (stored or deleted or always):
         return None

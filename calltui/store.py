@@ -1327,6 +1327,11 @@ def sync_rows(db: Database, log_id: int) -> tuple[int, int, int]:
     return (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
 
 
+def sync_log_row(db: Database, log_id: int) -> dict[str, Any] | None:
+    rows = list(db.query("SELECT * FROM sync_log WHERE id = ?", [log_id]))
+    return rows[0] if rows else None
+
+
 def recent_syncs(db: Database, limit: int = 200) -> list[dict[str, Any]]:
     return list(db.query("SELECT * FROM sync_log ORDER BY id DESC LIMIT ?", [limit]))
 

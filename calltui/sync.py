@@ -160,21 +160,24 @@ def _window(db: Database, options: SyncOptions) -> tuple[datetime | None, str, b
 
 
 def run_sync(db: Database, client: SalesforceClient, options: SyncOptions = SyncOptions(),
-             now: datetime | None = None, on_progress: ProgressFn | None = None) -> SyncResult:
+             now: datetime | None = None, on_progress: ProgressFn | None = None,
+             on_log: Callable[[int], None] | None = None) -> SyncResult:
     """One sync run; raises ``SyncError`` after logging it, with every committed page kept.
-    Only one runs at a time on a database (a dry run, which writes nothing, any time)."""
+    Only one runs at a time on a database (a dry run, which writes nothing, any time).
+    ``on_log`` gets the run's sync log row id once it has one (what a failure kept is
+    read there)."""
     if options.dry_run:
-        return _sync(db, client, options, now, on_progress)
+        return _sync(db, client, options, now, on_progress, on_log)
     try:
         with store.sync_lock(db):
-            return _sync(db, client, options, now, on_progress)
+            return _sync(db, client, options, now, on_progress, on_log)
     except store.SyncBusy as exc:
         store.log_failed_sync(db, _window(db, options)[1], str(exc))
         raise SyncError(str(exc)) from None
 
 
-def _sync(db: Database, client: SalesforceClient, options: SyncOptions,
-          now: datetime | None, on_progress: ProgressFn | None) -> SyncResult:
+def _sync(db: Database, client: SalesforceClient, options: SyncOptions, now: datetime | None,
+          on_progress: ProgressFn | None, on_log: Callable[[int], None] | None) -> SyncResult:
     now = now or datetime.now(UTC)
     end = now - options.lag
     problem = since_problem(options, now)
@@ -204,6 +207,8 @@ def _sync(db: Database, client: SalesforceClient, options: SyncOptions,
         return result
     log_id = result.log_id = store.start_sync_log(db, mode + (" bulk" if use_bulk else ""),
                                                   result.window_start, result.window_end)
+    if on_log:
+        on_log(log_id)
     typed = typed_tasks(options.fields, query.field_names())
     try:
         _sync_deleted(db, client, result.soql[0], options.fields, result, typed)

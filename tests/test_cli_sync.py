@@ -199,6 +199,29 @@ def test_a_sync_that_fails_part_way_says_what_it_kept_and_where_the_next_goes_on
                              "`calltui match`\n")
 
 
+def test_what_a_failed_sync_kept_is_its_own_row_not_the_newest(tmp_path: Path) -> None:
+    """A second sync refused while the first ran logged the newest row; the first then
+    failed and said nothing of the 54,023 Tasks it had kept (it read that row's 0)."""
+    db = tmp_path / "c.db"
+    store.open_db(db).close()
+
+    def another_sync_is_refused(_: FakeOrg) -> None:
+        other = store.open_db(db)
+        store.log_failed_sync(other, "incremental", "another calltui sync is running")
+        other.close()
+
+    with FakeOrg(page_size=200) as org:
+        org.add_tasks([call_task(i, datetime.now(UTC) - timedelta(hours=1, seconds=i))
+                       for i in range(500)])
+        org.faults.modify_during_query = another_sync_is_refused
+        org.faults.rest_html_page_at = 400
+        result = invoke(db, env_for(org), "sync")
+    assert result.stderr.splitlines()[-1].endswith(
+        "; 400 Tasks stored and 0 deleted are kept; the next sync goes on after them")
+    assert [row["status"] for row in store.recent_syncs(store.open_db(db))] == [
+        "failed", "failed"]
+
+
 def test_a_sync_that_fails_before_storing_says_only_why(org: FakeOrg, tmp_path: Path) -> None:
     db = tmp_path / "c.db"
     assert invoke(db, env_for(org), "sync").exit_code == 0
@@ -487,19 +510,20 @@ def _watermark(db: Path) -> bool:
 
 
 def test_ctrl_c_during_a_bulk_read_says_the_window_is_read_again(tmp_path: Path) -> None:
-    from calltui.cli import _interrupted
+    from calltui.cli import _kept
 
     db = store.open_db(tmp_path / "c.db")
     log_id = store.start_sync_log(db, "full bulk", None, "2026-03-10T11:58:00.000Z")
     store.finish_sync_log(db, log_id, status="interrupted", error="interrupted (Ctrl-C)",
                           rows_upserted=42_359, rows_deleted=4_023)
-    assert _interrupted(db) == (
-        "interrupted: 42,359 Tasks stored and 4,023 deleted are kept; a Bulk API read moves "
+    assert _kept(db, log_id, always=True) == (
+        "42,359 Tasks stored and 4,023 deleted are kept; a Bulk API read moves "
         "the watermark only when it ends, so the next sync reads this window again")
     log_id = store.start_sync_log(db, "incremental", None, "2026-03-10T11:58:00.000Z")
     store.finish_sync_log(db, log_id, status="interrupted", rows_upserted=0)
-    assert _interrupted(db) == ("interrupted: 0 Tasks stored and 0 deleted are kept; the next "
-                                "sync reads this window again")
+    assert _kept(db, log_id, always=True) == (
+        "0 Tasks stored and 0 deleted are kept; the next sync reads this window again")
+    assert _kept(db, log_id) is None  # a failure that kept nothing says only why
 
 
 def test_report_syncs_shows_the_sync_log(org: FakeOrg, tmp_path: Path) -> None:
