@@ -1118,8 +1118,9 @@ def _list_where(f: ListFilter) -> tuple[list[str], list[Any]]:
     if f.until:
         clauses.append("o.call_at < ?")
         params.append(f.until)
-    if f.channel:
-        clauses.append("o.channel LIKE ?")
+    if f.channel:  # as report channels: an unmatched call's is its compared session's
+        clauses.append("COALESCE(o.channel, (SELECT s.channel FROM sessions s "
+                       "WHERE s.id = o.compared_session_id)) LIKE ?")
         params.append(f"%{f.channel}%")
     if f.task_type:
         clauses.append("COALESCE(o.task_type, '') LIKE ?")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from calltui import store
+from calltui.channels import STATUSES
 from calltui.cli import cli
 
 
@@ -106,3 +108,33 @@ def test_a_bulk_load_copies_the_wal_back_while_it_writes(tmp_path: Path) -> None
         assert path.stat().st_size > start  # ...the background thread copied the pages back
     assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
     assert store.count_rows(db, "sessions") == 20_000
+
+
+def test_the_channel_filter_finds_unmatched_calls_as_report_channels_counts_them(
+    tmp_path: Path,
+) -> None:
+    """channel:Paid on Unmatched calls showed 0 of 0, while report channels counted 104
+    outside_window calls under Paid Search.AdWords: a call's channel there is the one of
+    the session the rule compared it with."""
+    from calltui.channels import channel_report
+    from calltui.demo import build_demo
+
+    db_path = tmp_path / "demo.db"
+    build_demo(db_path, calls=600, seed=3)
+    db = store.open_db(db_path)
+    report = channel_report(db)
+    for row in report.channels:
+        if row["channel"].startswith("("):
+            continue
+        found = Counter(r["status"] for r in store.page_calls(
+            db, store.ListFilter(channel=row["channel"]), limit=10_000))
+        in_report = {s: row[s] for s in STATUSES if row[s]}
+        # a filter matches part of a name: other channels that contain it come too
+        assert all(found[s] >= n for s, n in in_report.items()), row["channel"]
+        assert store.count_calls(db, store.ListFilter(channel=row["channel"])) == sum(
+            found.values())
+    paid = [r for r in report.channels if r["channel"] == "Paid Search.AdWords"]
+    assert paid and paid[0]["outside_window"] > 0
+    unmatched = store.page_calls(db, store.ListFilter(
+        statuses=("outside_window",), channel="Paid Search.AdWords"), limit=10_000)
+    assert len(unmatched) == paid[0]["outside_window"]
