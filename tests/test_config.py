@@ -76,6 +76,10 @@ _FILTER = ("[salesforce] call_filter must be a SOQL condition, e.g. \"TaskSubtyp
      "closed"),
     ("call_filter = \"Type = 'Call' limit  5\"", _ONE + "\"Type = 'Call' limit  5\" LIMIT ends a "
      "WHERE clause"),
+    # a mistyped placeholder reached the org: MALFORMED_QUERY unexpected token: '{'
+    ('call_filter = "{bizibleid} != null"', _ONE + "'{bizibleid} != null' '{bizibleid}' is "
+     "not a placeholder calltui fills in (the one it knows is {bizible_id}, the BizibleId "
+     "field)"),
 ])
 def test_salesforce_settings_of_the_wrong_kind_are_named(tmp_path: Path, line: str,
                                                          message: str) -> None:
@@ -90,6 +94,7 @@ def test_salesforce_settings_of_the_wrong_kind_are_named(tmp_path: Path, line: s
     "Subject LIKE '%(urgent%'",  # brackets and words inside quotes are text
     "Subject = 'order by phone' AND (Type = 'Call' OR Type = null)",
     "Subject = 'it\\'s (ok)'",  # an escaped quote stays inside the text
+    "{bizible_id} != null AND Subject != '{draft}'",  # the placeholder; braces in text
 ])
 def test_call_filters_with_brackets_or_keywords_in_text_load(tmp_path: Path,
                                                              condition: str) -> None:

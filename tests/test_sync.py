@@ -102,6 +102,17 @@ def test_wrong_password_is_one_line_without_the_secret(org: FakeOrg) -> None:
     assert "\n" not in message
 
 
+def test_a_refused_password_with_a_space_at_an_end_says_so(org: FakeOrg) -> None:
+    """A password keeps its own spaces; INVALID_LOGIN alone left a trailing one unseen."""
+    creds = credentials_from_env({"SF_LOGIN_URL": org.url, "SF_USERNAME": org.username,
+                                  "SF_PASSWORD": f"{org.password} ",
+                                  "SF_SECURITY_TOKEN": org.security_token})
+    with pytest.raises(AuthError) as info:
+        SalesforceClient(creds)
+    assert str(info.value).endswith(
+        "(SF_PASSWORD begins or ends with a space, which calltui sends as it is)")
+
+
 def test_jwt_bearer(tmp_path: Path, db: Database) -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,

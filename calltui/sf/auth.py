@@ -321,7 +321,10 @@ def _login_message(exc: Exception, creds: Credentials) -> str:
     message = f"{code}: {detail}" if code else str(detail)
     for secret in sorted(creds.secrets(), key=len, reverse=True):
         message = _without(message, secret)
-    return message.splitlines()[0] if message else type(exc).__name__
+    message = message.splitlines()[0] if message else type(exc).__name__
+    if creds.password and creds.password != creds.password.strip():
+        message += " (SF_PASSWORD begins or ends with a space, which calltui sends as it is)"
+    return message
 
 
 # A secret shorter than this is masked only where it stands alone: inside a word it

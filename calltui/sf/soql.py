@@ -54,7 +54,12 @@ def call_filter_problem(text: str) -> str | None:
         outside.append(char)
     if depth > 0:
         return "a '(' is not closed"
-    clause = _CLAUSE_ENDS.search("".join(outside))
+    unquoted = "".join(outside)
+    brace = re.search(r"\{[^}]*\}?", unquoted.replace("{bizible_id}", ""))
+    if brace is not None:  # SOQL has no braces: a mistyped placeholder
+        return (f"{brace.group(0)!r} is not a placeholder calltui fills in (the one it "
+                "knows is {bizible_id}, the BizibleId field)")
+    clause = _CLAUSE_ENDS.search(unquoted)
     if clause is not None:
         return f"{' '.join(clause.group(0).split()).upper()} ends a WHERE clause"
     return None
