@@ -235,6 +235,29 @@ async def test_log_shows_rejected_rows_with_file_line_and_reason(many_db: Path) 
         assert [str(c) for c in imports.get_row_at(0)][4:8] == ["ok", "452", "450", "2"]
 
 
+async def test_rejected_rows_arriving_in_an_empty_table_get_room(
+    sample_db: Path, tmp_path: Path
+) -> None:
+    """With no rejected rows at first, the columns kept their headers' widths: an import's
+    rows then showed as 'bad…  21  ses…  LANDI…'."""
+    app = CalltuiApp(sample_db, Config(), screen="log")
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(app, pilot)
+        rejects = app.screen.query_one("#rejects", PagedTable)
+        assert rejects.row_count == 0
+        bad = tmp_path / "broken_sessions.csv"
+        bad.write_text("ID,COOKIE_ID,EVENT_DATE\ns1,abc,not a time\n"
+                       "s2,abc,2026-03-02T13:00:00Z\n")
+        db = store.open_db(sample_db)
+        import_file(db, bad)
+        db.close()
+        app.data_changed()
+        await _settle(app, pilot)
+        assert rejects.row_count == 1
+        shown = _on_screen(rejects)
+        assert "broken_sessions.csv 2 sessions EVENT_DATE" in shown, shown
+
+
 def _on_screen(widget: Any) -> str:
     """The text a widget shows, its lines joined and spaces collapsed."""
     lines = widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))

@@ -98,6 +98,7 @@ class PagedTable(DataTable[Text]):
         self._count_generation = 0
         self._values: dict[str, tuple[str, ...]] = {}
         self._widths: list[int] | None = None
+        self._widths_unsized = False  # widths taken from the headers of an empty first page
         self._styles: dict[tuple[bool, ...], Style] = {}
         self._zebra: dict[int, Style] = {}
         self._strips: dict[tuple[Any, ...], Strip] = {}
@@ -219,6 +220,10 @@ class PagedTable(DataTable[Text]):
 
     def _set_widths(self, rows: list[tuple[str, ...]]) -> None:
         labels = [c.label for c in self.source.columns]
+        if self._widths is not None:  # the table was empty: its column is redrawn
+            self.clear(columns=True)
+            self._strips.clear()
+        self._widths_unsized = not rows
         self._widths = [
             min(self.MAX_WIDTH, max([len(label), *(len(r[i]) for r in rows)]))
             for i, label in enumerate(labels)
@@ -301,8 +306,8 @@ class PagedTable(DataTable[Text]):
 
     def _append(self, rows: list[Row], limit: int) -> None:
         texts = [tuple(column.value(row) for column in self.source.columns) for row in rows]
-        if self._widths is None:
-            self._set_widths(texts)
+        if self._widths is None or (self._widths_unsized and texts and not self.row_count):
+            self._set_widths(texts)  # widths from rows; an empty first page gave headers
         for row, values in zip(rows, texts, strict=True):
             key = self.source.key(row)
             if key in self._values:  # a record that moved between pages: never DuplicateKey
