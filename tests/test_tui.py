@@ -674,7 +674,10 @@ async def test_filter_sort_and_search_in_sql(many_db: Path) -> None:
         assert "filter: from:2026-03-02" in str(table.border_title)
         assert screen.apply_filter("00T000000000123")  # search by part of a Task Id
         await _settle(app, pilot)
+        await pilot.pause(0.2)  # the explanation follows the resting cursor
         assert _rows(table) == ["00T000000000123AAA"]
+        preview = screen.query_one("#preview", Static)
+        assert _text(preview).startswith("missing_bizible_id: ")
         assert not screen.apply_filter("flag:nonsense")  # a readable error, view kept
         await pilot.pause()
         assert _rows(table) == ["00T000000000123AAA"]
@@ -682,6 +685,7 @@ async def test_filter_sort_and_search_in_sql(many_db: Path) -> None:
         screen.apply_filter("status:matched")  # not on this screen: nothing
         await _settle(app, pilot)
         assert table.total == 0
+        assert _text(preview) == ""  # not the last call's explanation under an empty list
         screen.apply_filter("")
         await _settle(app, pilot)
         table.move_cursor(row=150)

@@ -102,6 +102,13 @@ class CallsScreen(ListScreen):
         key = str(event.row_key.value)
         self._preview_timer = self.set_timer(self.PREVIEW_DELAY, lambda: self.show_preview(key))
 
+    def rows_changed(self) -> None:
+        """An empty list has no explanation to show (the last call's stayed under it)."""
+        if not self.table.row_count:
+            if self._preview_timer is not None:
+                self._preview_timer.stop()
+            self.query_one("#preview", Static).update("")
+
     def show_preview(self, key: str) -> None:
         row = store.get_outcome(self.state.db, key)
         text = "" if row is None else f"{row['status']}: {row['explanation']}"

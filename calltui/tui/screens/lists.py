@@ -148,6 +148,10 @@ class ListScreen(DataScreen):
     def load(self, initial: bool) -> None:
         if not initial:
             self.table.reload()
+            self.rows_changed()
+
+    def rows_changed(self) -> None:
+        """The rows were read again (a reload or a new filter); subclasses follow."""
 
     def _view_parts(self) -> list[str]:
         """The sort and the filter in force, as the title and the export name them."""
@@ -196,6 +200,7 @@ class ListScreen(DataScreen):
         table = self.table
         self._set_title(table)
         table.reload(keep=False)
+        self.rows_changed()
         table.focus()
         return True
 
