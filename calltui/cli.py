@@ -644,7 +644,11 @@ def _client(ctx: Context, log_failure: bool = False) -> Any:
 
     try:
         env = with_keyring(os.environ)
-        return SalesforceClient(credentials_from_env(env, ctx.config.salesforce))
+        creds = credentials_from_env(env, ctx.config.salesforce)
+        if creds.unused:
+            err.print(f"note: {creds.unused}; logging in with {creds.mode.replace('_', ' ')}",
+                      markup=False)
+        return SalesforceClient(creds)
     except AuthError as exc:
         if log_failure:
             store.log_failed_sync(ctx.db, "login", str(exc))

@@ -448,6 +448,17 @@ def test_ctrl_c_while_logging_in_is_one_line_exit_130_and_logged(tmp_path: Path)
         "login", "interrupted", "interrupted (Ctrl-C) while logging in")
 
 
+def test_a_session_id_without_its_instance_beside_a_password_is_named_as_unused(
+    org: FakeOrg, tmp_path: Path
+) -> None:
+    result = invoke(tmp_path / "c.db", {**env_for(org), "SF_SESSION_ID": "00D!s3cr3t"}, "sync")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines()[0] == (
+        "note: SF_SESSION_ID is set without SF_INSTANCE_URL, so it is not used; logging in "
+        "with password")
+    assert "s3cr3t" not in result.output + result.stderr
+
+
 def test_db_and_config_after_the_command_say_where_they_go(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["sync", "--db", str(tmp_path / "c.db")])
     assert result.exit_code == 2

@@ -53,6 +53,7 @@ class Credentials:
     session_id: str | None = field(default=None, repr=False)
     instance_url: str | None = None
     set_aside: str | None = None  # a session wins; the other login also set, if any
+    unused: str | None = None  # a half-set login that this one goes without, in words
 
     def secrets(self) -> list[str]:
         """The secret values, so tests and logs can make sure none leaks."""
@@ -99,18 +100,22 @@ def credentials_from_env(
             common["login_url"] = instance  # a local endpoint: talk to it over plain http
         return Credentials("session", session_id=session_id, set_aside=_other_login(
             common, given, password, secret), **common)
+    unused = ("SF_SESSION_ID is set without SF_INSTANCE_URL, so it is not used"
+              if session_id else None)
     if common["username"] and password is not None:
         token = _trimmed(env.get("SF_SECURITY_TOKEN")) or ""
-        return Credentials("password", password=password, security_token=token, **common)
+        return Credentials("password", password=password, security_token=token,
+                           unused=unused, **common)
     if common["username"] and common["consumer_key"] and common["private_key_file"]:
         key_file = _key_file(common["private_key_file"],
                              given.label("SF_PRIVATE_KEY_FILE", "private_key_file"))
-        return Credentials("jwt", **{**common, "private_key_file": key_file})
+        return Credentials("jwt", unused=unused, **{**common, "private_key_file": key_file})
     if common["consumer_key"] and secret:
         if not common["domain"] or common["domain"] in ("login", "test"):
             raise AuthError("client credentials need your My Domain: set SF_DOMAIN "
                             "(e.g. acme.my)")
-        return Credentials("client_credentials", consumer_secret=secret, **common)
+        return Credentials("client_credentials", consumer_secret=secret, unused=unused,
+                           **common)
     raise AuthError(_missing(common, given, password, session_id, secret))
 
 
