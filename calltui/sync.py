@@ -187,18 +187,7 @@ def _sync(db: Database, client: SalesforceClient, options: SyncOptions, now: dat
     calls_before = client.api_calls
     result = SyncResult(mode, format_ts(start) if start else None, format_ts(end),
                         moves_watermark=moves_watermark)
-    try:
-        options = replace(options, fields=check_fields(client, options.fields))
-        query = TaskQuery(options.fields, options.call_filter)
-        result.usage_before = client.usage  # the first answer's Sforce-Limit-Info
-        result.count = _count(client, query.count(start, end), options)
-    except SyncError as exc:  # in the sync log too, as every run is (not a dry run's)
-        error = _explained(exc, options)
-        if not options.dry_run:
-            store.log_failed_sync(db, mode, str(error))
-        if error is exc:
-            raise
-        raise error from None
+    options, query = _counted(db, client, options, start, end, result)
     use_bulk = result.count > options.bulk_threshold
     result.soql = [query.select(start, end, deleted=True),
                    query.select(start, end, ordered=not use_bulk)]
@@ -225,17 +214,36 @@ def _sync(db: Database, client: SalesforceClient, options: SyncOptions, now: dat
                 store.set_watermark(db, result.window_end)
     except BaseException as exc:  # Ctrl-C included: the log keeps what was committed
         result.upserted, result.deleted, result.rejected = store.sync_rows(db, log_id)
-        if isinstance(exc, KeyboardInterrupt | Cancelled):
-            _finish(db, log_id, client, calls_before, result, "interrupted",
-                    "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else str(exc))
-        else:
-            failure = _explained(exc, options) if isinstance(exc, SyncError) else exc
-            _finish(db, log_id, client, calls_before, result, "failed", str(failure))
-            if failure is not exc:
-                raise failure from None
+        failure = _explained(exc, options) if isinstance(exc, SyncError) else exc
+        _finish(db, log_id, client, calls_before, result,
+                "interrupted" if isinstance(exc, KeyboardInterrupt | Cancelled) else "failed",
+                "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else str(failure))
+        if failure is not exc:
+            raise failure from None
         raise
     _finish(db, log_id, client, calls_before, result, "ok", None)
     return result
+
+
+def _counted(db: Database, client: SalesforceClient, options: SyncOptions,
+             start: datetime | None, end: datetime, result: SyncResult
+             ) -> tuple[SyncOptions, TaskQuery]:
+    """Check the fields, then count the window's call Tasks into ``result``; the options
+    with the fields spelt as Salesforce spells them, and the query. A failure here is
+    logged (not a dry run's) and raised with its likely cause."""
+    try:
+        options = replace(options, fields=check_fields(client, options.fields))
+        query = TaskQuery(options.fields, options.call_filter)
+        result.usage_before = client.usage  # the first answer's Sforce-Limit-Info
+        result.count = _count(client, query.count(start, end), options)
+    except SyncError as exc:  # in the sync log too, as every run is
+        error = _explained(exc, options)
+        if not options.dry_run:
+            store.log_failed_sync(db, result.mode, str(error))
+        if error is exc:
+            raise
+        raise error from None
+    return options, query
 
 
 def _count(client: SalesforceClient, soql: str, options: SyncOptions) -> int:
