@@ -187,7 +187,7 @@ def _sync(db: Database, client: SalesforceClient, options: SyncOptions, now: dat
     calls_before = client.api_calls
     result = SyncResult(mode, format_ts(start) if start else None, format_ts(end),
                         moves_watermark=moves_watermark)
-    options, query = _counted(db, client, options, start, end, result)
+    options, query = _prepare(db, client, options, start, end, result)
     use_bulk = result.count > options.bulk_threshold
     result.soql = [query.select(start, end, deleted=True),
                    query.select(start, end, ordered=not use_bulk)]
@@ -225,7 +225,7 @@ def _sync(db: Database, client: SalesforceClient, options: SyncOptions, now: dat
     return result
 
 
-def _counted(db: Database, client: SalesforceClient, options: SyncOptions,
+def _prepare(db: Database, client: SalesforceClient, options: SyncOptions,
              start: datetime | None, end: datetime, result: SyncResult
              ) -> tuple[SyncOptions, TaskQuery]:
     """Check the fields, then count the window's call Tasks into ``result``; the options
