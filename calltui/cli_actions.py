@@ -8,7 +8,6 @@ headless modules ``escalate``, ``vendors``, ``channels`` and ``fixtype``.
 from __future__ import annotations
 
 import sys
-from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -317,5 +316,7 @@ def demo_org(calls: int, seed: int, seconds: float | None) -> None:
         click.echo("  calltui --db demo-sync.db doctor")
         click.echo("  calltui --db demo-sync.db sync")
         sys.stdout.flush()
-        with suppress(KeyboardInterrupt):
+        try:
             threading.Event().wait(seconds)
+        except KeyboardInterrupt:  # the way to stop it: one line, and a clean exit
+            click.echo("The stand-in org stopped (Ctrl-C).", err=True)

@@ -298,7 +298,10 @@ def demo_org(data: DemoData, as_of: datetime | None = None) -> FakeOrg:
 
     org = FakeOrg()
     start = DEMO_END + timedelta(days=1)
-    shift = timedelta(days=max(0, (as_of - start).days)) if as_of else timedelta(0)
+    # by calendar days: the demo's last day moves to the day before as_of, whatever the
+    # hour (counted in whole 24-hour periods, a morning as_of left it two days before)
+    days = (as_of.date() - DEMO_END.date()).days - 1 if as_of else 0
+    shift = timedelta(days=max(0, days))
     org.set_now(as_of or start, running=as_of is not None)
     org.add_tasks(_moved(t, shift) for t in data.tasks)
     return org

@@ -342,7 +342,12 @@ def test_demo_org_serves_the_demo_tasks_to_sync_and_doctor(tmp_path: Path) -> No
         server.wait(timeout=10)
 
 
-def test_the_demo_org_moves_its_tasks_to_end_the_day_before_its_running_clock() -> None:
+@pytest.mark.parametrize("hours", [3, -8])  # evening and morning (18:00 + 3 h, - 8 h)
+def test_the_demo_org_moves_its_tasks_to_end_the_day_before_its_running_clock(
+    hours: int
+) -> None:
+    """A morning clock moved them to end two days before (a trial at 17:46 UTC saw
+    2026-12-02 on 2026-12-04)."""
     from calltui.demo import DEMO_END, demo_org, make_demo_data
 
     data = make_demo_data(10)
@@ -350,7 +355,7 @@ def test_the_demo_org_moves_its_tasks_to_end_the_day_before_its_running_clock() 
     fixed = demo_org(data)  # the embedded demo: its own dates, its clock frozen after them
     assert fixed.now() == DEMO_END + timedelta(days=1)
     assert sorted(t["SystemModstamp"] for t in fixed.tasks.values()) == stamps
-    as_of = DEMO_END + timedelta(days=40, hours=3)
+    as_of = DEMO_END + timedelta(days=40, hours=hours)
     org = demo_org(data, as_of=as_of)
     assert as_of <= org.now() < as_of + timedelta(seconds=30)
     moved = sorted(org.tasks.values(), key=lambda t: t["SystemModstamp"])
@@ -376,6 +381,20 @@ def demo_org_env(seconds: int) -> Iterator[dict[str, str]]:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_ctrl_c_stops_the_demo_org_with_one_line(tmp_path: Path) -> None:
+    """It stopped without a word."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "calltui", "demo-org", "--calls", "10"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"}, preexec_fn=_default_sigint)
+    assert server.stdout is not None
+    assert server.stdout.readline().startswith("A stand-in org serves ")
+    server.send_signal(signal.SIGINT)
+    _, stderr = server.communicate(timeout=30)
+    assert server.returncode == 0
+    assert stderr.splitlines()[-1] == "The stand-in org stopped (Ctrl-C)."
 
 
 class _ThreeMinutesLater(datetime):
