@@ -560,8 +560,8 @@ def _require_match(db: Database) -> None:
     if store.is_empty(db, "tasks"):
         fail("nothing matched yet: no call Tasks here; run `calltui sync` or `calltui import "
              "FILE...` first (both match what they store)")
-    fail("nothing matched yet: the Tasks stored here were not matched (a sync or import "
-         "stopped before its match); run `calltui match`")
+    fail("nothing matched yet: the Tasks stored here were not matched (an import with "
+         "--no-match, or a sync or import that stopped first); run `calltui match`")
 
 
 @cli.command()

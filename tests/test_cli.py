@@ -119,7 +119,9 @@ def test_report_before_match_is_one_line_error(tmp_path: Path) -> None:
     run(db, "import", "--no-match", str(SAMPLE_SESSIONS))
     result = CliRunner().invoke(cli, ["--db", str(db), "report", "calls"])
     assert result.exit_code == 1
-    assert result.stderr.startswith("error: nothing matched yet")
+    assert result.stderr == ("error: nothing matched yet: no call Tasks here; run `calltui "
+                             "sync` or `calltui import FILE...` first (both match what they "
+                             "store)\n")
 
 
 def test_import_refuses_unknown_file_but_imports_the_rest(tmp_path: Path) -> None:
@@ -265,7 +267,9 @@ def test_import_no_match_leaves_outcomes_alone(tmp_path: Path) -> None:
     db = tmp_path / "c.db"
     run(db, "import", "--no-match", str(SAMPLE_TASKS))
     result = CliRunner().invoke(cli, ["--db", str(db), "report", "calls"])
-    assert result.stderr.startswith("error: nothing matched yet")
+    assert result.stderr == ("error: nothing matched yet: the Tasks stored here were not "
+                             "matched (an import with --no-match, or a sync or import that "
+                             "stopped first); run `calltui match`\n")
 
 
 def test_all_rejected_file_exits_1_and_rejects_are_reported(tmp_path: Path) -> None:

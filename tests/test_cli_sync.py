@@ -195,8 +195,8 @@ def test_a_sync_that_fails_part_way_says_what_it_kept_and_where_the_next_goes_on
     report = invoke(db, {}, "report", "calls")  # the sync stopped before its match
     assert report.exit_code == 1
     assert report.stderr == ("error: nothing matched yet: the Tasks stored here were not "
-                             "matched (a sync or import stopped before its match); run "
-                             "`calltui match`\n")
+                             "matched (an import with --no-match, or a sync or import that "
+                             "stopped first); run `calltui match`\n")
 
 
 def test_what_a_failed_sync_kept_is_its_own_row_not_the_newest(tmp_path: Path) -> None:
