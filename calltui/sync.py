@@ -92,8 +92,8 @@ class SyncResult:
 def check_fields(client: SalesforceClient, fields: TaskFields) -> TaskFields:
     """Describe Task and make sure the BizibleId and call-time fields are there
     (``field_cause`` says why one is not). Returns them spelt as Salesforce spells them:
-    a query may name a field in any case, but its records carry the field's own name
-    (a configured bizible2__BizibleID__c found no BizibleId in them)."""
+    a query may name a field in any case, but its records carry the field's own name,
+    and a setting in another case sent every page the slow way (not typed)."""
     described = {f["name"].lower(): f["name"]
                  for f in client.describe_task().get("fields", [])}
     for name in (fields.bizible_id, *fields.call_time):

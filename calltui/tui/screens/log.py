@@ -23,12 +23,6 @@ from calltui.tui.widgets import Column, PagedTable, PageSource, Row
 __all__ = ["LogScreen", "reject_source", "run_detail"]
 
 
-def _cells(values: tuple[Any, ...], status_at: int) -> list[Text]:
-    """A run's row as plain text, its status coloured when it did not end well."""
-    cells = [Text(cell(v)) for v in values]
-    cells[status_at].stylize(STATUS_STYLES.get(str(values[status_at]), ""))
-    return cells
-
 # Status and the counts first: at 120 columns the status sat past the window columns,
 # 200 presses of Right away; the long Error column comes last.
 SYNC_COLUMNS = ("Id", "Started (UTC)", "Status", "Mode", "Upserted", "Deleted", "Rejected",
@@ -45,6 +39,13 @@ REJECT_COLUMNS = (
     Column("Column", lambda r: r.get("column") or ""),
     Column("Reason", lambda r: r["reason"]),
 )
+
+
+def _cells(values: tuple[Any, ...], status_at: int) -> list[Text]:
+    """A run's row as plain text, its status coloured when it did not end well."""
+    cells = [Text(cell(v)) for v in values]
+    cells[status_at].stylize(STATUS_STYLES.get(str(values[status_at]), ""))
+    return cells
 
 
 DETAIL_HINT = "↑ ↓ on a sync, import or rejected row shows its whole error or reason here."
